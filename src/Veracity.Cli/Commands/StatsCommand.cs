@@ -1,0 +1,96 @@
+using System.ComponentModel;
+using System.Text.Json;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Veracity.Data;
+
+namespace Veracity.Cli.Commands;
+
+[Description("Checks a labelled data set. Exit code 1 when rows reference missing or undecodable files.")]
+public sealed class StatsCommand : Command<StatsCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--labels <FILE>"), Description("Label file with the header img_name,target.")]
+        public string Labels { get; init; } = "";
+
+        [CommandOption("--images <DIR>"), Description("Folder the img_name values are relative to.")]
+        public string Images { get; init; } = "";
+
+        [CommandOption("--sample <N>"), Description("Decode at most N images to check them and measure sizes (0 = all).")]
+        public int Sample { get; init; } = 2000;
+
+        [CommandOption("--json"), Description("Print the full report as JSON instead of tables.")]
+        public bool Json { get; init; }
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images)
+                ? ValidationResult.Error("--labels and --images are required")
+                : Sample < 0 ? ValidationResult.Error("--sample must be 0 (all) or positive") : ValidationResult.Success();
+    }
+
+    const int Shown = 10;
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        DatasetReport report;
+        if (settings.Json)
+            report = DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample);
+        else
+        {
+            report = null!;
+            Ui.Progress().Start(progress =>
+            {
+                ProgressTask? task = null;
+                report = DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample,
+                    startChecking: n => task = progress.AddTask("Decoding images", maxValue: Math.Max(n, 1)),
+                    fileChecked: () => task?.Increment(1));
+            });
+        }
+
+        if (settings.Json)
+            Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        else
+            Print(report);
+        return report.HasProblems ? 1 : 0;
+    }
+
+    static void Print(DatasetReport r)
+    {
+        var counts = new Table().Title("Rows and files").AddColumns("", "count");
+        counts.AddRow("rows", r.Rows.ToString("N0"));
+        counts.AddRow("real (0)", $"{r.Real:N0} ({1 - r.FakeFraction:P1})");
+        counts.AddRow("deepfake (1)", $"{r.Fake:N0} ({r.FakeFraction:P1})");
+        counts.AddRow("files on disk", r.FilesOnDisk.ToString("N0"));
+        counts.AddRow(Flag("rows with missing file", r.Missing.Count), r.Missing.Count.ToString("N0"));
+        counts.AddRow("files without a row", r.Unlabelled.Count.ToString("N0"));
+        counts.AddRow(r.Sampled ? "decoded (sample)" : "decoded", r.Checked.ToString("N0"));
+        counts.AddRow(Flag("decode failures", r.DecodeFailures.Count), r.DecodeFailures.Count.ToString("N0"));
+        AnsiConsole.Write(counts);
+
+        if (r.Width is { } w && r.Height is { } h)
+        {
+            var sizes = new Table().Title("Image sizes" + (r.Sampled ? " (sample)" : "")).AddColumns("", "min", "median", "max");
+            sizes.AddRow("width", w.Min.ToString(), w.Median.ToString(), w.Max.ToString());
+            sizes.AddRow("height", h.Min.ToString(), h.Median.ToString(), h.Max.ToString());
+            AnsiConsole.Write(sizes);
+            AnsiConsole.MarkupLineInterpolated($"Formats: {string.Join(", ", r.Formats.Select(f => $"{f.Key} {f.Value:N0}"))}");
+        }
+
+        ListFirst("Rows whose file is missing", r.Missing);
+        ListFirst("Files that could not be decoded", r.DecodeFailures.Select(f => $"{f.Name}: {f.Problem}").ToList());
+        ListFirst("Files without a row (ignored)", r.Unlabelled);
+        if (r.HasProblems)
+            AnsiConsole.MarkupLine("[red]Problems found:[/] fix or drop the rows above (all are listed with --json).");
+    }
+
+    static string Flag(string label, int count) => count > 0 ? $"[red]{label}[/]" : label;
+
+    static void ListFirst(string title, IReadOnlyList<string> items)
+    {
+        if (items.Count == 0) return;
+        AnsiConsole.MarkupLineInterpolated($"[bold]{title}[/] ({items.Count:N0}{(items.Count > Shown ? $", first {Shown}" : "")}):");
+        foreach (string item in items.Take(Shown))
+            AnsiConsole.MarkupLineInterpolated($"  {item}");
+    }
+}

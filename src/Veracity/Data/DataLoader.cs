@@ -1,0 +1,132 @@
+using System.Buffers;
+using static TorchSharp.torch;
+
+namespace Veracity.Data;
+
+/// <summary>One batch: images N×3×H×W (float32), labels N (int64), and which rows they came from. Dispose it.</summary>
+public sealed class Batch(Tensor images, Tensor labels, int[] indices) : IDisposable
+{
+    public Tensor Images { get; } = images;
+    public Tensor Labels { get; } = labels;
+    /// <summary>Dataset row of each sample, in batch order.</summary>
+    public int[] Indices { get; } = indices;
+    public int Size => Indices.Length;
+
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels.Dispose();
+    }
+}
+
+/// <summary>Loader settings. <see cref="Prefetch"/> bounds how many decoded batches may wait in memory.</summary>
+public sealed record LoaderOptions(int BatchSize = 40, bool Shuffle = false, int Seed = 0, int Workers = 2, int Prefetch = 0, bool DropLast = false)
+{
+    public int QueueDepth => Prefetch > 0 ? Prefetch : Math.Max(2, 2 * Workers);
+}
+
+/// <summary>
+/// Batches a dataset, decoding in parallel on a bounded queue of batches so memory depends on the queue depth,
+/// never on the dataset's size. Shuffling and augmentation randomness depend only on (seed, epoch, row), so a run
+/// is reproducible whatever the thread timing. Evaluation loaders keep the dataset's order.
+/// </summary>
+public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
+{
+    public ImageDataset Dataset { get; } = dataset;
+    public LoaderOptions Options { get; } = options;
+
+    public int BatchCount => Options.DropLast
+        ? Dataset.Count / Options.BatchSize
+        : (Dataset.Count + Options.BatchSize - 1) / Options.BatchSize;
+
+    /// <summary>The row order of an epoch: a seeded permutation when shuffling, else 0..n-1.</summary>
+    public int[] Order(int epoch)
+    {
+        var order = Enumerable.Range(0, Dataset.Count).ToArray();
+        if (Options.Shuffle) new Random(Seeds.Mix(Options.Seed, epoch, -1)).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>The batches of one epoch, starting at batch <paramref name="startBatch"/> (for resuming mid-epoch).</summary>
+    public IEnumerable<Batch> Epoch(int epoch = 0, int startBatch = 0)
+    {
+        int[] order = Order(epoch);
+        using var workers = new SemaphoreSlim(Math.Max(1, Options.Workers));
+        using var cancel = new CancellationTokenSource();
+        var pending = new Queue<Task<HostBatch>>();
+        int next = startBatch;
+        try
+        {
+            while (next < BatchCount && pending.Count < Options.QueueDepth)
+                pending.Enqueue(DecodeAsync(order, next++, epoch, workers, cancel.Token));
+            while (pending.Count > 0)
+            {
+                var host = pending.Dequeue().GetAwaiter().GetResult();
+                if (next < BatchCount)
+                    pending.Enqueue(DecodeAsync(order, next++, epoch, workers, cancel.Token));
+                yield return host.ToBatch(Dataset.Transform);
+            }
+        }
+        finally
+        {
+            cancel.Cancel();
+            foreach (var task in pending)
+            {
+                try { task.GetAwaiter().GetResult().Release(); }
+                catch (OperationCanceledException) { }
+            }
+        }
+    }
+
+    Task<HostBatch> DecodeAsync(int[] order, int batch, int epoch, SemaphoreSlim workers, CancellationToken cancel) =>
+        Task.Run(async () =>
+        {
+            await workers.WaitAsync(cancel);
+            try
+            {
+                int start = batch * Options.BatchSize;
+                int[] indices = order[start..Math.Min(start + Options.BatchSize, order.Length)];
+                int floats = Dataset.Transform.FloatCount;
+                var host = new HostBatch(indices, ArrayPool<float>.Shared.Rent(indices.Length * floats), new long[indices.Length]);
+                try
+                {
+                    for (int i = 0; i < indices.Length; i++)
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        var rng = new Random(Seeds.Mix(Options.Seed, epoch, indices[i]));
+                        host.Labels[i] = Dataset.Load(indices[i], rng, host.Pixels.AsSpan(i * floats, floats));
+                    }
+                }
+                catch
+                {
+                    host.Release();
+                    throw;
+                }
+                return host;
+            }
+            finally
+            {
+                workers.Release();
+            }
+        }, cancel);
+
+    /// <summary>A decoded batch in pooled managed memory, waiting to become tensors.</summary>
+    sealed record HostBatch(int[] Indices, float[] Pixels, long[] Labels)
+    {
+        public Batch ToBatch(SampleTransform transform)
+        {
+            try
+            {
+                int n = Indices.Length;
+                var images = tensor(Pixels.AsSpan(0, n * transform.FloatCount).ToArray(), [n, 3, transform.Height, transform.Width]);
+                return new Batch(images, tensor(Labels, [n]), Indices);
+            }
+            finally
+            {
+                Release();
+            }
+        }
+
+        public void Release() => ArrayPool<float>.Shared.Return(Pixels);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using CsvHelper;
+using CsvHelper.Configuration;
+
+namespace Veracity.Data;
+
+/// <summary>One labelled image: its name relative to the image folder, 1 = deepfake, 0 = real.</summary>
+public sealed record LabelRow(string Name, int Target, int Line);
+
+/// <summary>One prediction row of a submission file.</summary>
+public sealed record PredictionRow(string Name, double Score, int Line);
+
+/// <summary>A label, list or prediction file that cannot be used; the message names the file and line.</summary>
+public sealed class LabelFileException(string path, int? line, string problem)
+    : VeracityException(line is null ? $"{path}: {problem}" : $"{path}, line {line}: {problem}")
+{
+    public string Path { get; } = path;
+    public int? Line { get; } = line;
+}
+
+/// <summary>
+/// Reads the competition's CSV files: <c>img_name,target</c> labels, <c>img_name</c> lists and
+/// <c>img_name,y_pred</c> predictions. Every problem is reported early, naming the file and line.
+/// </summary>
+public static class LabelFile
+{
+    public const string NameColumn = "img_name";
+    public const string TargetColumn = "target";
+    public const string PredictionColumn = "y_pred";
+
+    public static IReadOnlyList<LabelRow> ReadLabels(string path) =>
+        Read(path, [NameColumn, TargetColumn], (csv, name, line) =>
+        {
+            string raw = csv.GetField(TargetColumn) ?? "";
+            if (raw != "0" && raw != "1")
+                throw new LabelFileException(path, line, $"target must be 0 (real) or 1 (deepfake), found '{raw}'");
+            return new LabelRow(name, raw == "1" ? 1 : 0, line);
+        });
+
+    public static IReadOnlyList<string> ReadNames(string path) =>
+        Read(path, [NameColumn], (_, name, _) => name);
+
+    public static IReadOnlyList<PredictionRow> ReadPredictions(string path) =>
+        Read(path, [NameColumn, PredictionColumn], (csv, name, line) =>
+        {
+            string raw = csv.GetField(PredictionColumn) ?? "";
+            if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double score)
+                || !double.IsFinite(score) || score < 0 || score > 1)
+                throw new LabelFileException(path, line, $"y_pred must be a probability in [0, 1], found '{raw}'");
+            return new PredictionRow(name, score, line);
+        });
+
+    /// <summary>Reads <c>img_name,&lt;column&gt;</c> as a map from name to the column's text.</summary>
+    public static IReadOnlyDictionary<string, string> ReadColumn(string path, string column) =>
+        Read(path, [NameColumn, column], (csv, name, _) => (name, value: csv.GetField(column) ?? ""))
+            .ToDictionary(row => row.name, row => row.value, StringComparer.Ordinal);
+
+    static List<T> Read<T>(string path, string[] columns, Func<CsvReader, string, int, T> readRow)
+    {
+        if (!File.Exists(path))
+            throw new LabelFileException(path, null, "file not found");
+        var config = new CsvConfiguration(CultureInfo.InvariantCulture)
+        {
+            TrimOptions = TrimOptions.Trim,
+            IgnoreBlankLines = true,
+            DetectColumnCountChanges = false,
+            BadDataFound = null,
+        };
+        using var reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
+        using var csv = new CsvReader(reader, config);
+        if (!csv.Read())
+            throw new LabelFileException(path, null, "file is empty");
+        csv.ReadHeader();
+        string[] header = csv.HeaderRecord ?? [];
+        foreach (string column in columns)
+            if (!header.Contains(column))
+                throw new LabelFileException(path, 1,
+                    $"header must be '{string.Join(',', columns)}', found '{string.Join(',', header)}'");
+
+        var rows = new List<T>();
+        var firstLine = new Dictionary<string, int>(StringComparer.Ordinal);
+        while (csv.Read())
+        {
+            int line = csv.Parser.RawRow;
+            string name = csv.GetField(NameColumn) ?? "";
+            ImagePaths.Check(name, problem => new LabelFileException(path, line, problem));
+            if (!firstLine.TryAdd(name, line))
+                throw new LabelFileException(path, line, $"duplicate img_name '{name}' (first on line {firstLine[name]})");
+            rows.Add(readRow(csv, name, line));
+        }
+        if (rows.Count == 0)
+            throw new LabelFileException(path, null, "file has a header but no rows");
+        return rows;
+    }
+}
+
+/// <summary>Writes the competition's CSV files atomically with a CSV library (quoting names that need it).</summary>
+public static class CsvFiles
+{
+    public static void Write(string path, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows) =>
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true) { NewLine = "\n" };
+            using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);
+            foreach (string column in header) csv.WriteField(column);
+            csv.NextRecord();
+            foreach (var row in rows)
+            {
+                foreach (string field in row) csv.WriteField(field);
+                csv.NextRecord();
+            }
+        });
+
+    public static void WriteLabels(string path, IEnumerable<(string Name, int Target)> rows) =>
+        Write(path, [LabelFile.NameColumn, LabelFile.TargetColumn],
+            rows.Select(row => (IReadOnlyList<string>)[row.Name, row.Target.ToString(CultureInfo.InvariantCulture)]));
+}

@@ -1,0 +1,95 @@
+using Veracity.Imaging;
+
+namespace Veracity.Data;
+
+/// <summary>An augmentation applied to a decoded image before normalisation; random choices come from <c>rng</c>.</summary>
+public interface IImageTransform
+{
+    void Apply(RgbImage image, Random rng);
+}
+
+/// <summary>Mirrors the image left-right with probability <see cref="P"/>.</summary>
+public sealed record RandomHorizontalFlip(double P = 0.5) : IImageTransform
+{
+    public void Apply(RgbImage image, Random rng)
+    {
+        if (rng.NextDouble() >= P) return;
+        int stride = image.Width * 3;
+        for (int y = 0; y < image.Height; y++)
+        {
+            var row = image.Pixels.AsSpan(y * stride, stride);
+            for (int left = 0, right = stride - 3; left < right; left += 3, right -= 3)
+                for (int c = 0; c < 3; c++)
+                    (row[left + c], row[right + c]) = (row[right + c], row[left + c]);
+        }
+    }
+}
+
+/// <summary>Mirrors the image top-bottom with probability <see cref="P"/>.</summary>
+public sealed record RandomVerticalFlip(double P = 0.5) : IImageTransform
+{
+    public void Apply(RgbImage image, Random rng)
+    {
+        if (rng.NextDouble() >= P) return;
+        int stride = image.Width * 3;
+        var buffer = new byte[stride];
+        for (int top = 0, bottom = image.Height - 1; top < bottom; top++, bottom--)
+        {
+            var a = image.Pixels.AsSpan(top * stride, stride);
+            var b = image.Pixels.AsSpan(bottom * stride, stride);
+            a.CopyTo(buffer);
+            b.CopyTo(a);
+            buffer.CopyTo(b);
+        }
+    }
+}
+
+public enum ChannelOrder { Rgb, Bgr }
+
+/// <summary>
+/// Turns 8-bit pixels into the CHW floats a backbone's weights expect: <c>(pixel × Scale − Mean[c]) / Std[c]</c>,
+/// channels in <see cref="Order"/>. Mean and Std are listed in that channel order.
+/// </summary>
+public sealed record Normalize(ChannelOrder Order, float Scale, float[] Mean, float[] Std)
+{
+    /// <summary>torchvision/timm ImageNet weights: RGB in [0, 1], mean/std normalised.</summary>
+    public static Normalize ImageNet { get; } =
+        new(ChannelOrder.Rgb, 1f / 255, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
+    /// <summary>The CNTK ResNet weights: BGR in [0, 255] minus channel means, no std division.</summary>
+    public static Normalize CntkBgr { get; } =
+        new(ChannelOrder.Bgr, 1f, [103.06f, 115.90f, 123.15f], [1f, 1f, 1f]);
+
+    /// <summary>Writes the image as C×H×W floats into <paramref name="chw"/> (length 3 × W × H).</summary>
+    public void WriteChw(RgbImage image, Span<float> chw)
+    {
+        int plane = image.Width * image.Height;
+        if (chw.Length != 3 * plane) throw new ArgumentException($"need {3 * plane} floats, got {chw.Length}");
+        var pixels = image.Pixels;
+        for (int c = 0; c < 3; c++)
+        {
+            int source = Order == ChannelOrder.Rgb ? c : 2 - c;
+            float scale = Scale / Std[c], offset = Mean[c] / Std[c];
+            var output = chw.Slice(c * plane, plane);
+            for (int i = 0, p = source; i < plane; i++, p += 3)
+                output[i] = pixels[p] * scale - offset;
+        }
+    }
+}
+
+/// <summary>The whole per-image pipeline: resize (done while decoding), augmentations in order, normalisation.</summary>
+public sealed record SampleTransform(int Width, int Height, IReadOnlyList<IImageTransform> Augmentations, Normalize Normalize)
+{
+    public static SampleTransform Evaluation(int width, int height, Normalize normalize) => new(width, height, [], normalize);
+
+    public int FloatCount => 3 * Width * Height;
+
+    /// <summary>Decodes <paramref name="path"/>, augments and normalises it into <paramref name="chw"/>.</summary>
+    public void Load(ImageDecoder decoder, string path, Random rng, Span<float> chw)
+    {
+        var image = decoder.Decode(path, Width, Height);
+        foreach (var augmentation in Augmentations)
+            augmentation.Apply(image, rng);
+        Normalize.WriteChw(image, chw);
+    }
+}

@@ -1,0 +1,139 @@
+using SkiaSharp;
+
+namespace Veracity.Imaging;
+
+/// <summary>An image file that cannot be decoded; names the file and the reason.</summary>
+public sealed class ImageDecodeException(string path, string problem)
+    : VeracityException($"{path}: {problem}")
+{
+    public string Path { get; } = path;
+    public string Problem { get; } = problem;
+}
+
+/// <summary>What an image file's header says, read without decoding the pixels.</summary>
+public sealed record ImageHeader(int Width, int Height, string Format);
+
+/// <summary>
+/// Decodes image files to 8-bit RGB with SkiaSharp: EXIF orientation applied, grey/CMYK/paletted/16-bit/alpha
+/// converted, and a pixel limit checked from the header before any pixel is decoded (decompression bombs).
+/// When a smaller size is wanted, JPEGs are decoded straight at a reduced scale, which is about twice as fast
+/// as decoding in full and resizing.
+/// </summary>
+public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
+{
+    public const long DefaultMaxPixels = 100_000_000;
+
+    public long MaxPixels { get; } = maxPixels;
+
+    public ImageHeader ReadHeader(string path)
+    {
+        using var codec = OpenCodec(path);
+        var (width, height) = OrientedSize(codec);
+        return new ImageHeader(width, height, codec.EncodedFormat.ToString().ToUpperInvariant());
+    }
+
+    /// <summary>Decodes the image at its own size.</summary>
+    public RgbImage Decode(string path) => Decode(path, null);
+
+    /// <summary>Decodes the image resized (stretched, like the reference's Resize((h, w))) to width × height.</summary>
+    public RgbImage Decode(string path, int width, int height) => Decode(path, (width, height));
+
+    RgbImage Decode(string path, (int Width, int Height)? target)
+    {
+        using var codec = OpenCodec(path);
+        var origin = codec.EncodedOrigin;
+        bool swapsAxes = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
+            or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+
+        // The size to decode at, in the file's own (unrotated) orientation.
+        var decodeSize = new SKSizeI(codec.Info.Width, codec.Info.Height);
+        if (target is var (tw, th))
+        {
+            var (sw, sh) = swapsAxes ? (th, tw) : (tw, th);
+            float scale = Math.Max((float)sw / codec.Info.Width, (float)sh / codec.Info.Height);
+            if (scale < 1)
+            {
+                var scaled = codec.GetScaledDimensions(scale);
+                if (scaled.Width >= sw && scaled.Height >= sh) decodeSize = scaled;
+            }
+        }
+
+        var info = new SKImageInfo(decodeSize.Width, decodeSize.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var decoded = new SKBitmap(info);
+        var result = codec.GetPixels(info, decoded.GetPixels());
+        if (result != SKCodecResult.Success)
+            throw new ImageDecodeException(path, result == SKCodecResult.IncompleteInput
+                ? "image data is truncated"
+                : $"image data is corrupt ({result})");
+
+        using var oriented = Orient(decoded, origin);
+        var (outWidth, outHeight) = target ?? (oriented.Width, oriented.Height);
+        if (oriented.Width == outWidth && oriented.Height == outHeight)
+            return SkiaPixels.ToRgb(oriented);
+        using var resized = oriented.Resize(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul),
+            new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+        if (resized is null) throw new ImageDecodeException(path, $"could not resize to {outWidth}x{outHeight}");
+        return SkiaPixels.ToRgb(resized);
+    }
+
+    SKCodec OpenCodec(string path)
+    {
+        var file = new FileInfo(path);
+        if (!file.Exists) throw new ImageDecodeException(path, "file not found");
+        if (file.Length == 0) throw new ImageDecodeException(path, "file is empty (0 bytes)");
+
+        var codec = SKCodec.Create(path, out var result);
+        if (codec is null)
+            throw new ImageDecodeException(path, result == SKCodecResult.IncompleteInput
+                ? "image header is truncated"
+                : "not a supported image (unrecognised or corrupt header)");
+        long pixels = (long)codec.Info.Width * codec.Info.Height;
+        if (codec.Info.Width <= 0 || codec.Info.Height <= 0)
+        {
+            codec.Dispose();
+            throw new ImageDecodeException(path, "image has no pixels");
+        }
+        if (pixels > MaxPixels)
+        {
+            codec.Dispose();
+            throw new ImageDecodeException(path,
+                $"image is {codec.Info.Width}x{codec.Info.Height} = {pixels:N0} pixels, above the limit of {MaxPixels:N0}");
+        }
+        return codec;
+    }
+
+    static (int Width, int Height) OrientedSize(SKCodec codec) =>
+        codec.EncodedOrigin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
+            or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom
+            ? (codec.Info.Height, codec.Info.Width)
+            : (codec.Info.Width, codec.Info.Height);
+
+    /// <summary>Applies the EXIF orientation so the result is upright; returns a copy either way (the caller disposes it).</summary>
+    static SKBitmap Orient(SKBitmap source, SKEncodedOrigin origin)
+    {
+        if (origin == SKEncodedOrigin.TopLeft) return source.Copy();
+        bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
+            or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        int w = swap ? source.Height : source.Width, h = swap ? source.Width : source.Height;
+        var result = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using var canvas = new SKCanvas(result);
+        canvas.SetMatrix(OriginMatrix(origin, source.Width, source.Height));
+        using var paint = new SKPaint { BlendMode = SKBlendMode.Src };
+        using var image = SKImage.FromBitmap(source);
+        canvas.DrawImage(image, 0, 0, new SKSamplingOptions(SKFilterMode.Nearest), paint);
+        return result;
+    }
+
+    /// <summary>The matrix mapping stored pixels to upright pixels for each EXIF orientation.</summary>
+    static SKMatrix OriginMatrix(SKEncodedOrigin origin, int w, int h) => origin switch
+    {
+        SKEncodedOrigin.TopRight => new SKMatrix(-1, 0, w, 0, 1, 0, 0, 0, 1),
+        SKEncodedOrigin.BottomRight => new SKMatrix(-1, 0, w, 0, -1, h, 0, 0, 1),
+        SKEncodedOrigin.BottomLeft => new SKMatrix(1, 0, 0, 0, -1, h, 0, 0, 1),
+        SKEncodedOrigin.LeftTop => new SKMatrix(0, 1, 0, 1, 0, 0, 0, 0, 1),
+        SKEncodedOrigin.RightTop => new SKMatrix(0, -1, h, 1, 0, 0, 0, 0, 1),
+        SKEncodedOrigin.RightBottom => new SKMatrix(0, -1, h, -1, 0, w, 0, 0, 1),
+        SKEncodedOrigin.LeftBottom => new SKMatrix(0, 1, 0, -1, 0, w, 0, 0, 1),
+        _ => SKMatrix.Identity,
+    };
+}

@@ -1,0 +1,24 @@
+namespace Veracity;
+
+/// <summary>
+/// Derives independent, reproducible seeds from several integers. (HashCode.Combine is randomised per
+/// process, so it cannot be used where runs must repeat.)
+/// </summary>
+public static class Seeds
+{
+    public static int Mix(params ReadOnlySpan<long> parts)
+    {
+        ulong state = 0x9E3779B97F4A7C15;
+        foreach (long part in parts)
+            state = SplitMix(state ^ (ulong)part);
+        return (int)(state >> 33);
+    }
+
+    static ulong SplitMix(ulong x)
+    {
+        x += 0x9E3779B97F4A7C15;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EB;
+        return x ^ (x >> 31);
+    }
+}
