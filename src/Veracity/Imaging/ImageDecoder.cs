@@ -27,9 +27,9 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
 
     public ImageHeader ReadHeader(string path)
     {
-        using var codec = OpenCodec(path);
-        var (width, height) = OrientedSize(codec);
-        return new ImageHeader(width, height, codec.EncodedFormat.ToString().ToUpperInvariant());
+        using var image = Open(path);
+        var (width, height) = OrientedSize(image.Codec);
+        return new ImageHeader(width, height, image.Codec.EncodedFormat.ToString().ToUpperInvariant());
     }
 
     /// <summary>Decodes the image at its own size.</summary>
@@ -40,7 +40,8 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
 
     RgbImage Decode(string path, (int Width, int Height)? target)
     {
-        using var codec = OpenCodec(path);
+        using var image = Open(path);
+        var codec = image.Codec;
         var origin = codec.EncodedOrigin;
         bool swapsAxes = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
             or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
@@ -76,31 +77,66 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
         return SkiaPixels.ToRgb(resized);
     }
 
-    SKCodec OpenCodec(string path)
+    /// <summary>Skia's codec over the file's bytes; the data must live as long as the codec.</summary>
+    sealed class OpenImage(SKData data, SKCodec codec) : IDisposable
     {
-        var file = new FileInfo(path);
-        if (!file.Exists) throw new ImageDecodeException(path, "file not found");
-        if (file.Length == 0) throw new ImageDecodeException(path, "file is empty (0 bytes)");
+        public SKCodec Codec { get; } = codec;
 
-        var codec = SKCodec.Create(path, out var result);
-        if (codec is null)
-            throw new ImageDecodeException(path, result == SKCodecResult.IncompleteInput
-                ? "image header is truncated"
-                : "not a supported image (unrecognised or corrupt header)");
-        long pixels = (long)codec.Info.Width * codec.Info.Height;
-        if (codec.Info.Width <= 0 || codec.Info.Height <= 0)
+        public void Dispose()
         {
-            codec.Dispose();
-            throw new ImageDecodeException(path, "image has no pixels");
+            Codec.Dispose();
+            data.Dispose();
         }
-        if (pixels > MaxPixels)
-        {
-            codec.Dispose();
-            throw new ImageDecodeException(path,
-                $"image is {codec.Info.Width}x{codec.Info.Height} = {pixels:N0} pixels, above the limit of {MaxPixels:N0}");
-        }
-        return codec;
     }
+
+    OpenImage Open(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ImageDecodeException(path, "file not found");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageDecodeException(path, $"file cannot be read ({e.Message})");
+        }
+        if (bytes.Length == 0) throw new ImageDecodeException(path, "file is empty (0 bytes)");
+
+        var data = SKData.CreateCopy(bytes);
+        var codec = SKCodec.Create(data);
+        if (codec is null)
+        {
+            data.Dispose();
+            throw new ImageDecodeException(path, KnownSignature(bytes) is { } format
+                ? $"{format} header is truncated or corrupt"
+                : "not a supported image (unrecognised file signature)");
+        }
+        var image = new OpenImage(data, codec);
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        long pixels = (long)width * height;
+        string? problem = width <= 0 || height <= 0 ? "image has no pixels"
+            : pixels > MaxPixels ? $"image is {width}x{height} = {pixels:N0} pixels, above the limit of {MaxPixels:N0}"
+            : null;
+        if (problem is not null)
+        {
+            image.Dispose();
+            throw new ImageDecodeException(path, problem);
+        }
+        return image;
+    }
+
+    /// <summary>The format a file claims by its first bytes, so a cut-off image is told apart from a non-image.</summary>
+    static string? KnownSignature(ReadOnlySpan<byte> bytes) =>
+        bytes.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]) ? "JPEG"
+        : bytes.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G']) ? "PNG"
+        : bytes.StartsWith("GIF8"u8) ? "GIF"
+        : bytes.StartsWith("BM"u8) ? "BMP"
+        : bytes.Length >= 12 && bytes.StartsWith("RIFF"u8) && bytes[8..12].SequenceEqual("WEBP"u8) ? "WEBP"
+        : null;
 
     static (int Width, int Height) OrientedSize(SKCodec codec) =>
         codec.EncodedOrigin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop

@@ -1,0 +1,11 @@
+using SkiaSharp;
+using Veracity.Imaging;
+var img = new RgbImage(128,128);
+byte[] jpeg = SkiaPixels.EncodeJpeg(img, 90);
+var rng = new Random(1);
+for (int i = 2; i < jpeg.Length; i++) jpeg[i] = (byte)rng.Next(256);
+File.WriteAllBytes("/tmp/dbg/noise.jpg", jpeg);
+Console.WriteLine("create");
+var codec = SKCodec.Create("/tmp/dbg/noise.jpg", out var r);
+Console.WriteLine($"{r} {codec?.Info.Width}x{codec?.Info.Height} {codec?.EncodedFormat}");
+Console.WriteLine(new ImageDecoder().Decode("/tmp/dbg/noise.jpg", 32, 32).Width);

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using Veracity.Synth;
+
+namespace Veracity.Tests;
+
+/// <summary>A fresh folder under the system temp directory, deleted afterwards.</summary>
+public sealed class TempDir : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("veracity-test-").FullName;
+
+    public string File(string relative, string? content = null)
+    {
+        string full = System.IO.Path.Combine(Path, relative);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        if (content is not null) System.IO.File.WriteAllText(full, content);
+        return full;
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
+    }
+}
+
+public static class Fixtures
+{
+    public static string Path(string name) => System.IO.Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
+}
+
+/// <summary>A small synthetic data set made once and shared by the tests of a class (read-only).</summary>
+public sealed class SmallSynthSet : IDisposable
+{
+    readonly TempDir _dir = new();
+
+    public SmallSynthSet()
+    {
+        Summary = SyntheticDataset.Generate(new SynthOptions(_dir.Path, Count: 48, Size: 64, Seed: 7, ValFraction: 0.25));
+    }
+
+    public SynthSummary Summary { get; }
+    public string Root => _dir.Path;
+    public string TrainLabels => System.IO.Path.Combine(Root, "trainset_label.txt");
+    public string TrainImages => System.IO.Path.Combine(Root, "trainset");
+    public void Dispose() => _dir.Dispose();
+}
+
+/// <summary>Runs the real <c>veracity</c> command line in a child process, as a user would.</summary>
+public static class Cli
+{
+    public sealed record Result(int ExitCode, string Output, string Error)
+    {
+        public string All => Output + Error;
+    }
+
+    public static Result Run(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["COLUMNS"] = "200", ["NO_COLOR"] = "1" },
+        };
+        start.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "Veracity.Cli.dll"));
+        foreach (string arg in args) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"veracity {string.Join(' ', args)} did not finish");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}
