@@ -172,3 +172,34 @@ public class ImageDecoderTests : IDisposable
         Assert.Equal(new ImageHeader(40, 30, "PNG"), header);
     }
 }
+
+public class ImageDecoderFuzzTests
+{
+    /// <summary>Randomly damaged files either decode or raise ImageDecodeException: never a crash or another exception.</summary>
+    [Theory]
+    [InlineData("jpg")]
+    [InlineData("png")]
+    public void Damaged_files_never_crash(string format)
+    {
+        using var dir = new TempDir();
+        var image = Synth.SceneRenderer.Render(48, new Random(1));
+        byte[] original = format == "jpg" ? SkiaPixels.EncodeJpeg(image, 90) : SkiaPixels.EncodePng(image);
+        var rng = new Random(2);
+        var decoder = new ImageDecoder();
+        for (int trial = 0; trial < 150; trial++)
+        {
+            byte[] damaged = (byte[])original.Clone();
+            int edits = rng.Next(1, 20);
+            for (int e = 0; e < edits; e++) damaged[rng.Next(damaged.Length)] = (byte)rng.Next(256);
+            if (trial % 3 == 0) damaged = damaged[..rng.Next(1, damaged.Length)];
+            string path = dir.File($"t{trial}.{format}");
+            File.WriteAllBytes(path, damaged);
+            try
+            {
+                var decoded = decoder.Decode(path, 32, 32);
+                Assert.Equal(32 * 32 * 3, decoded.Pixels.Length);
+            }
+            catch (ImageDecodeException) { }
+        }
+    }
+}

@@ -59,8 +59,8 @@ public sealed class StatsCommand : Command<StatsCommand.Settings>
     {
         var counts = new Table().Title("Rows and files").AddColumns("", "count");
         counts.AddRow("rows", r.Rows.ToString("N0"));
-        counts.AddRow("real (0)", $"{r.Real:N0} ({1 - r.FakeFraction:P1})");
-        counts.AddRow("deepfake (1)", $"{r.Fake:N0} ({r.FakeFraction:P1})");
+        counts.AddRow("real (0)", $"{r.Real:N0} ({(1 - r.FakeFraction) * 100:F1}%)");
+        counts.AddRow("deepfake (1)", $"{r.Fake:N0} ({r.FakeFraction * 100:F1}%)");
         counts.AddRow("files on disk", r.FilesOnDisk.ToString("N0"));
         counts.AddRow(Flag("rows with missing file", r.Missing.Count), r.Missing.Count.ToString("N0"));
         counts.AddRow("files without a row", r.Unlabelled.Count.ToString("N0"));

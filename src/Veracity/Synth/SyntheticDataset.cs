@@ -39,12 +39,15 @@ public static class SyntheticDataset
             if (!Manipulations.All.Contains(kind))
                 throw new VeracityException($"unknown manipulation '{kind}'; choose from {string.Join(", ", Manipulations.All)}");
 
-        // Which images go to validation: a seeded shuffle, so both splits hold both classes.
-        var split = Enumerable.Range(0, options.Count).ToArray();
-        new Random(Seeds.Mix(options.Seed, -1)).Shuffle(split);
-        int valCount = (int)Math.Round(options.Count * options.ValFraction);
+        // Which images go to validation: a seeded share of each class (image i is fake when i is odd).
         var isVal = new bool[options.Count];
-        foreach (int i in split.Take(valCount)) isVal[i] = true;
+        for (int target = 0; target <= 1; target++)
+        {
+            var members = Enumerable.Range(0, options.Count).Where(i => i % 2 == target).ToArray();
+            new Random(Seeds.Mix(options.Seed, -1, target)).Shuffle(members);
+            foreach (int i in members.Take((int)Math.Round(members.Length * options.ValFraction))) isVal[i] = true;
+        }
+        int valCount = isVal.Count(v => v);
 
         foreach (string name in new[] { "trainset", "valset" })
             Directory.CreateDirectory(Path.Combine(options.OutDir, name));
