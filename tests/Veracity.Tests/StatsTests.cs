@@ -33,12 +33,11 @@ public class StatsTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     /// <summary>A folder with every kind of problem: a corrupt JPEG, a zero-byte file, text named .jpg, a missing and an unlabelled file.</summary>
     internal static (string Labels, string Images) BrokenSet(TempDir dir)
     {
-        var good = new RgbImage(40, 30);
-        Array.Fill(good.Pixels, (byte)90);
+        var good = Synth.SceneRenderer.Render(48, new Random(0));
         byte[] jpeg = SkiaPixels.EncodeJpeg(good, 90);
         File.WriteAllBytes(dir.File("images/good.jpg"), jpeg);
         File.WriteAllBytes(dir.File("images/real/sub.png"), SkiaPixels.EncodePng(good));
-        File.WriteAllBytes(dir.File("images/truncated.jpg"), jpeg[..(jpeg.Length / 3)]);
+        File.WriteAllBytes(dir.File("images/truncated.jpg"), jpeg[..(jpeg.Length * 2 / 3)]);
         File.WriteAllBytes(dir.File("images/zero.jpg"), []);
         dir.File("images/text.jpg", "this is a note, not a photo\n");
         dir.File("images/extra.jpg", "unlabelled");

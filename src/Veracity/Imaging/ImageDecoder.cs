@@ -43,8 +43,7 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
         using var image = Open(path);
         var codec = image.Codec;
         var origin = codec.EncodedOrigin;
-        bool swapsAxes = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
-            or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        bool swapsAxes = SwapsAxes(origin);
 
         // The size to decode at, in the file's own (unrotated) orientation.
         var decodeSize = new SKSizeI(codec.Info.Width, codec.Info.Height);
@@ -67,7 +66,8 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
                 ? "image data is truncated"
                 : $"image data is corrupt ({result})");
 
-        using var oriented = Orient(decoded, origin);
+        using var rotated = origin == SKEncodedOrigin.TopLeft ? null : Orient(decoded, origin);
+        var oriented = rotated ?? decoded;
         var (outWidth, outHeight) = target ?? (oriented.Width, oriented.Height);
         if (oriented.Width == outWidth && oriented.Height == outHeight)
             return SkiaPixels.ToRgb(oriented);
@@ -138,18 +138,17 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
         : bytes.Length >= 12 && bytes.StartsWith("RIFF"u8) && bytes[8..12].SequenceEqual("WEBP"u8) ? "WEBP"
         : null;
 
-    static (int Width, int Height) OrientedSize(SKCodec codec) =>
-        codec.EncodedOrigin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
-            or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom
-            ? (codec.Info.Height, codec.Info.Width)
-            : (codec.Info.Width, codec.Info.Height);
+    /// <summary>Orientations 5–8 turn the picture by 90°, so upright width is the stored height.</summary>
+    static bool SwapsAxes(SKEncodedOrigin origin) =>
+        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
 
-    /// <summary>Applies the EXIF orientation so the result is upright; returns a copy either way (the caller disposes it).</summary>
+    static (int Width, int Height) OrientedSize(SKCodec codec) =>
+        SwapsAxes(codec.EncodedOrigin) ? (codec.Info.Height, codec.Info.Width) : (codec.Info.Width, codec.Info.Height);
+
+    /// <summary>A new upright bitmap for a non-default EXIF orientation (the caller disposes it).</summary>
     static SKBitmap Orient(SKBitmap source, SKEncodedOrigin origin)
     {
-        if (origin == SKEncodedOrigin.TopLeft) return source.Copy();
-        bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
-            or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        bool swap = SwapsAxes(origin);
         int w = swap ? source.Height : source.Width, h = swap ? source.Width : source.Height;
         var result = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         using var canvas = new SKCanvas(result);
