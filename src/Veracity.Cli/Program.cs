@@ -9,8 +9,15 @@ app.Configure(config =>
     config.SetApplicationName("veracity");
     config.AddCommand<SynthCommand>("synth")
         .WithDescription("Generate a SYNTHETIC labelled dataset (procedural scenes and manipulated copies) in the competition layout.");
+    config.AddCommand<DemoCommand>("demo")
+        .WithDescription("The main job on built-in SYNTHETIC data: generate, train, evaluate, predict.");
     config.AddCommand<StatsCommand>("stats")
         .WithDescription("Check a labelled image folder: counts, class balance, missing/unlabelled files, sizes, formats, decode failures.");
+    config.AddCommand<ModelsCommand>("models").WithDescription("List the backbones and their starting weights.");
+    config.AddCommand<TrainCommand>("train").WithDescription("Fine-tune a detector (presets: seed = the reference baseline, default = the team's recipe).");
+    config.AddCommand<EvaluateCommand>("evaluate").WithDescription("ROC AUC, TPR@FPR 1e-3, AP, EER, accuracy, log-loss; ROC and score plots.");
+    config.AddCommand<PredictCommand>("predict").WithDescription("Write img_name,y_pred for a folder or list of images (with TTA).");
+    config.AddCommand<ScoreCommand>("score").WithDescription("Deepfake probability and verdict for single images.");
     config.SetExceptionHandler((exception, _) =>
     {
         if (exception is VeracityException or CommandAppException)

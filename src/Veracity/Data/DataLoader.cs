@@ -4,12 +4,14 @@ using static TorchSharp.torch;
 namespace Veracity.Data;
 
 /// <summary>One batch: images N×3×H×W (float32), labels N (int64), and which rows they came from. Dispose it.</summary>
-public sealed class Batch(Tensor images, Tensor labels, int[] indices) : IDisposable
+public sealed class Batch(Tensor images, Tensor labels, int[] indices, IReadOnlyDictionary<int, string> failures) : IDisposable
 {
     public Tensor Images { get; } = images;
     public Tensor Labels { get; } = labels;
     /// <summary>Dataset row of each sample, in batch order.</summary>
     public int[] Indices { get; } = indices;
+    /// <summary>Batch positions whose image could not be read (only with <see cref="LoaderOptions.TolerateUnreadable"/>): their pixels are zero.</summary>
+    public IReadOnlyDictionary<int, string> Failures { get; } = failures;
     public int Size => Indices.Length;
 
     public void Dispose()
@@ -20,7 +22,8 @@ public sealed class Batch(Tensor images, Tensor labels, int[] indices) : IDispos
 }
 
 /// <summary>Loader settings. <see cref="Prefetch"/> bounds how many decoded batches may wait in memory.</summary>
-public sealed record LoaderOptions(int BatchSize = 40, bool Shuffle = false, int Seed = 0, int Workers = 2, int Prefetch = 0, bool DropLast = false)
+public sealed record LoaderOptions(int BatchSize = 40, bool Shuffle = false, int Seed = 0, int Workers = 2, int Prefetch = 0,
+    bool DropLast = false, bool TolerateUnreadable = false)
 {
     public int QueueDepth => Prefetch > 0 ? Prefetch : Math.Max(2, 2 * Workers);
 }
@@ -87,14 +90,24 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
                 int start = batch * Options.BatchSize;
                 int[] indices = order[start..Math.Min(start + Options.BatchSize, order.Length)];
                 int floats = Dataset.Transform.FloatCount;
-                var host = new HostBatch(indices, ArrayPool<float>.Shared.Rent(indices.Length * floats), new long[indices.Length]);
+                var host = new HostBatch(indices, ArrayPool<float>.Shared.Rent(indices.Length * floats), new long[indices.Length], []);
                 try
                 {
                     for (int i = 0; i < indices.Length; i++)
                     {
                         cancel.ThrowIfCancellationRequested();
                         var rng = new Random(Seeds.Mix(Options.Seed, epoch, indices[i]));
-                        host.Labels[i] = Dataset.Load(indices[i], rng, host.Pixels.AsSpan(i * floats, floats));
+                        var pixels = host.Pixels.AsSpan(i * floats, floats);
+                        try
+                        {
+                            host.Labels[i] = Dataset.Load(indices[i], rng, pixels);
+                        }
+                        catch (Imaging.ImageDecodeException e) when (Options.TolerateUnreadable)
+                        {
+                            pixels.Clear();
+                            host.Labels[i] = Dataset.Rows[indices[i]].Target;
+                            host.Failures[i] = e.Problem;
+                        }
                     }
                 }
                 catch
@@ -111,7 +124,7 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
         }, cancel);
 
     /// <summary>A decoded batch in pooled managed memory, waiting to become tensors.</summary>
-    sealed record HostBatch(int[] Indices, float[] Pixels, long[] Labels)
+    sealed record HostBatch(int[] Indices, float[] Pixels, long[] Labels, Dictionary<int, string> Failures)
     {
         public Batch ToBatch(SampleTransform transform)
         {
@@ -119,7 +132,7 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
             {
                 int n = Indices.Length;
                 var images = tensor(Pixels.AsSpan(0, n * transform.FloatCount).ToArray(), [n, 3, transform.Height, transform.Width]);
-                return new Batch(images, tensor(Labels, [n]), Indices);
+                return new Batch(images, tensor(Labels, [n]), Indices, Failures);
             }
             finally
             {

@@ -1,0 +1,27 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Veracity.Cli.Commands;
+
+/// <summary>Options shared by the commands that run a trained model.</summary>
+public class InferenceSettings : CommandSettings
+{
+    [CommandOption("--model <CKPT>"), Description("A checkpoint written by train (best.ckpt).")]
+    public string Model { get; init; } = "";
+
+    [CommandOption("--tta <N>"), Description("Test-time augmentation views: 1 = plain image; then flips. The score is their mean.")]
+    public int Tta { get; init; } = 1;
+
+    [CommandOption("--batch-size <N>")]
+    public int BatchSize { get; init; } = 32;
+
+    [CommandOption("--workers <N>"), Description("Decoding threads.")]
+    public int Workers { get; init; } = 2;
+
+    public override ValidationResult Validate() =>
+        string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required")
+        : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
+        : BatchSize < 1 ? ValidationResult.Error("--batch-size must be at least 1")
+        : ValidationResult.Success();
+}

@@ -1,0 +1,51 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Veracity.Data;
+using Veracity.Inference;
+
+namespace Veracity.Cli.Commands;
+
+[Description("Writes a submission: img_name,y_pred (deepfake probability) for every image, in input order.")]
+public sealed class PredictCommand : Command<PredictCommand.Settings>
+{
+    public sealed class Settings : InferenceSettings
+    {
+        [CommandOption("--images <DIR>")] public string Images { get; init; } = "";
+        [CommandOption("--list <FILE>"), Description("Score these names (a file with an img_name column) in this order; default: every image in the folder, sorted.")]
+        public string? List { get; init; }
+        [CommandOption("--out <FILE>")] public string Out { get; init; } = "submit.csv";
+        [CommandOption("--on-error <MODE>"), Description("fail (default), skip (leave the row out) or neutral (write 0.5) for missing or undecodable images.")]
+        public string OnError { get; init; } = "fail";
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrEmpty(Images) ? ValidationResult.Error("--images is required")
+            : OnError is not ("fail" or "skip" or "neutral") ? ValidationResult.Error("--on-error must be fail, skip or neutral")
+            : base.Validate();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var names = settings.List is null ? Prediction.ListImages(settings.Images) : LabelFile.ReadNames(settings.List);
+        var mode = Enum.Parse<OnError>(settings.OnError, ignoreCase: true);
+        var (written, failures) = Predict(settings.Model, settings.Images, names, settings.Tta, settings.BatchSize, settings.Workers, mode, settings.Out);
+        AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta})");
+        if (failures > 0)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
+        return 0;
+    }
+
+    internal static (int Written, int Failures) Predict(string model, string images, IReadOnlyList<string> names, int tta, int batchSize,
+        int workers, OnError mode, string outFile)
+    {
+        using var detector = Detector.Load(model);
+        PredictionResult result = null!;
+        Ui.Progress().Start(progress =>
+        {
+            ProgressTask? task = null;
+            result = Prediction.Run(detector, images, names.Select((n, i) => new LabelRow(n, -1, i + 2)).ToList(), tta, batchSize, workers, mode,
+                n => task = progress.AddTask($"Predicting (TTA {tta})", maxValue: n), () => task?.Increment(1));
+        });
+        return (Prediction.WriteSubmission(outFile, result, mode), result.Failures);
+    }
+}

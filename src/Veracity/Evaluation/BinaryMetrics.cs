@@ -1,0 +1,149 @@
+namespace Veracity.Evaluation;
+
+/// <summary>One point of the ROC curve: predicting "fake" for scores ≥ <see cref="Threshold"/>.</summary>
+public readonly record struct RocPoint(double Threshold, double Fpr, double Tpr);
+
+public sealed record ConfusionMatrix(int TrueNegative, int FalsePositive, int FalseNegative, int TruePositive);
+
+/// <summary>
+/// What the competition measures, for fake-probability scores against 0/1 targets: ROC AUC first (exact, ties
+/// averaged), TPR at FPR = 1e-3 as the tie-break, then AP, EER, accuracy and log-loss. Rank metrics are null when
+/// the labels hold a single class, with <see cref="Note"/> saying why.
+/// </summary>
+public sealed record BinaryMetrics(
+    int Count, int Real, int Fake,
+    double? Auc, double? TprAtFpr1e3, double? TprAtFpr1e2, double? AveragePrecision,
+    double? Eer, double? EerThreshold, double Accuracy, double? AccuracyAtEer, double LogLoss,
+    ConfusionMatrix Confusion, string? Note)
+{
+    public const double DecisionThreshold = 0.5;
+
+    public static BinaryMetrics Compute(IReadOnlyList<double> scores, IReadOnlyList<int> targets)
+    {
+        if (scores.Count != targets.Count) throw new ArgumentException("one score per target");
+        if (scores.Count == 0) throw new VeracityException("no scores to evaluate");
+        int fake = targets.Count(t => t == 1), real = targets.Count - fake;
+        double accuracy = Metrics.Accuracy(scores, targets, DecisionThreshold);
+        var confusion = Metrics.Confusion(scores, targets, DecisionThreshold);
+        double logLoss = Metrics.LogLoss(scores, targets);
+        if (fake == 0 || real == 0)
+            return new BinaryMetrics(scores.Count, real, fake, null, null, null, null, null, null, accuracy, null, logLoss, confusion,
+                $"the labels hold only {(fake == 0 ? "real" : "deepfake")} images: AUC, AP and EER need both classes");
+
+        var roc = Metrics.Roc(scores, targets);
+        var (eer, eerThreshold) = Metrics.EqualErrorRate(roc);
+        return new BinaryMetrics(scores.Count, real, fake, Metrics.Auc(scores, targets), Metrics.TprAtFpr(roc, 1e-3),
+            Metrics.TprAtFpr(roc, 1e-2), Metrics.AveragePrecision(scores, targets), eer, eerThreshold, accuracy,
+            Metrics.Accuracy(scores, targets, eerThreshold),
+            logLoss, confusion, null);
+    }
+}
+
+/// <summary>The metric functions behind <see cref="BinaryMetrics"/>; a score ≥ threshold means "deepfake".</summary>
+public static class Metrics
+{
+    /// <summary>Mann–Whitney U over average ranks: the probability that a random fake outscores a random real, ties counting half.</summary>
+    public static double Auc(IReadOnlyList<double> scores, IReadOnlyList<int> targets)
+    {
+        int n = scores.Count;
+        var order = Enumerable.Range(0, n).OrderBy(i => scores[i]).ToArray();
+        double fakeRankSum = 0;
+        for (int start = 0; start < n;)
+        {
+            int end = start;
+            while (end + 1 < n && scores[order[end + 1]] == scores[order[start]]) end++;
+            double averageRank = (start + end) / 2.0 + 1;
+            for (int k = start; k <= end; k++)
+                if (targets[order[k]] == 1) fakeRankSum += averageRank;
+            start = end + 1;
+        }
+        long fake = targets.Count(t => t == 1), real = n - fake;
+        return (fakeRankSum - fake * (fake + 1) / 2.0) / (fake * (double)real);
+    }
+
+    /// <summary>The ROC curve from (0,0) to (1,1), one point per distinct score, thresholds descending.</summary>
+    public static IReadOnlyList<RocPoint> Roc(IReadOnlyList<double> scores, IReadOnlyList<int> targets)
+    {
+        var order = Enumerable.Range(0, scores.Count).OrderByDescending(i => scores[i]).ToArray();
+        double fake = targets.Count(t => t == 1), real = targets.Count - fake;
+        var points = new List<RocPoint> { new(double.PositiveInfinity, 0, 0) };
+        int tp = 0, fp = 0;
+        for (int k = 0; k < order.Length;)
+        {
+            double threshold = scores[order[k]];
+            for (; k < order.Length && scores[order[k]] == threshold; k++)
+                if (targets[order[k]] == 1) tp++; else fp++;
+            points.Add(new RocPoint(threshold, fp / real, tp / fake));
+        }
+        return points;
+    }
+
+    /// <summary>The best true-positive rate reachable with a false-positive rate no higher than <paramref name="maxFpr"/>.</summary>
+    public static double TprAtFpr(IReadOnlyList<RocPoint> roc, double maxFpr) =>
+        roc.Where(p => p.Fpr <= maxFpr).Max(p => p.Tpr);
+
+    /// <summary>
+    /// Where false-positive and false-negative rates meet, interpolated between the two ROC points around the
+    /// crossing; the threshold is that of the nearer point.
+    /// </summary>
+    public static (double Eer, double Threshold) EqualErrorRate(IReadOnlyList<RocPoint> roc)
+    {
+        for (int i = 1; i < roc.Count; i++)
+        {
+            double before = (1 - roc[i - 1].Tpr) - roc[i - 1].Fpr, after = (1 - roc[i].Tpr) - roc[i].Fpr;
+            if (after > 0) continue;
+            // FNR − FPR goes from positive (or zero) to ≤ 0 between points i−1 and i.
+            double t = before == after ? 0 : before / (before - after);
+            double eer = roc[i - 1].Fpr + t * (roc[i].Fpr - roc[i - 1].Fpr);
+            var nearer = t < 0.5 && !double.IsInfinity(roc[i - 1].Threshold) ? roc[i - 1] : roc[i];
+            return (eer, nearer.Threshold);
+        }
+        return (0, roc[^1].Threshold);
+    }
+
+    /// <summary>Average precision as scikit-learn defines it: Σ (Rₙ − Rₙ₋₁) Pₙ over distinct thresholds.</summary>
+    public static double AveragePrecision(IReadOnlyList<double> scores, IReadOnlyList<int> targets)
+    {
+        var order = Enumerable.Range(0, scores.Count).OrderByDescending(i => scores[i]).ToArray();
+        double fake = targets.Count(t => t == 1), ap = 0, previousRecall = 0;
+        int tp = 0, seen = 0;
+        for (int k = 0; k < order.Length;)
+        {
+            double threshold = scores[order[k]];
+            for (; k < order.Length && scores[order[k]] == threshold; k++, seen++)
+                if (targets[order[k]] == 1) tp++;
+            double recall = tp / fake, precision = tp / (double)seen;
+            ap += (recall - previousRecall) * precision;
+            previousRecall = recall;
+        }
+        return ap;
+    }
+
+    public static double Accuracy(IReadOnlyList<double> scores, IReadOnlyList<int> targets, double threshold) =>
+        Enumerable.Range(0, scores.Count).Count(i => (scores[i] >= threshold ? 1 : 0) == targets[i]) / (double)scores.Count;
+
+    public static ConfusionMatrix Confusion(IReadOnlyList<double> scores, IReadOnlyList<int> targets, double threshold)
+    {
+        int tn = 0, fp = 0, fn = 0, tp = 0;
+        for (int i = 0; i < scores.Count; i++)
+        {
+            bool predictedFake = scores[i] >= threshold;
+            if (targets[i] == 1) { if (predictedFake) tp++; else fn++; }
+            else if (predictedFake) fp++;
+            else tn++;
+        }
+        return new ConfusionMatrix(tn, fp, fn, tp);
+    }
+
+    /// <summary>Binary cross-entropy in nats, probabilities clipped to [1e-15, 1 − 1e-15] as scikit-learn does.</summary>
+    public static double LogLoss(IReadOnlyList<double> scores, IReadOnlyList<int> targets)
+    {
+        double sum = 0;
+        for (int i = 0; i < scores.Count; i++)
+        {
+            double p = Math.Clamp(scores[i], 1e-15, 1 - 1e-15);
+            sum -= targets[i] == 1 ? Math.Log(p) : Math.Log(1 - p);
+        }
+        return sum / scores.Count;
+    }
+}

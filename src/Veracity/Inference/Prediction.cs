@@ -1,0 +1,84 @@
+using System.Globalization;
+using Veracity.Data;
+
+namespace Veracity.Inference;
+
+/// <summary>What to do with an image that is missing or cannot be decoded.</summary>
+public enum OnError { Fail, Skip, Neutral }
+
+public sealed record ScoredImage(string Name, double? Score, string? Problem);
+
+/// <summary>Scores for a list of images in input order; <see cref="Failures"/> counts those that could not be read.</summary>
+public sealed record PredictionResult(IReadOnlyList<ScoredImage> Images)
+{
+    public int Failures => Images.Count(i => i.Problem is not null);
+}
+
+public static class Prediction
+{
+    public const double NeutralScore = 0.5;
+    static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"];
+
+    /// <summary>Image files under <paramref name="folder"/> (recursively), as sorted relative names.</summary>
+    public static IReadOnlyList<string> ListImages(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new VeracityException($"image folder not found: {folder}");
+        return Directory.EnumerateFiles(folder, "*", new EnumerationOptions { RecurseSubdirectories = true })
+            .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .Select(f => Path.GetRelativePath(folder, f).Replace(Path.DirectorySeparatorChar, '/'))
+            .Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// Scores every image of <paramref name="rows"/> (labels are carried, not used) with <paramref name="tta"/> views.
+    /// With <see cref="OnError.Fail"/>, missing files fail before any work and undecodable ones after the pass,
+    /// naming them all.
+    /// </summary>
+    public static PredictionResult Run(Detector detector, string imageRoot, IReadOnlyList<LabelRow> rows, int tta, int batchSize,
+        int workers, OnError onError, Action<int>? startBatches = null, Action? batchDone = null)
+    {
+        if (rows.Count == 0) throw new VeracityException($"no images to score in {imageRoot}");
+        var dataset = new ImageDataset(imageRoot, rows, detector.Transform);
+        if (onError == OnError.Fail)
+            FailIfAny(rows.Where((_, i) => !File.Exists(dataset.PathOf(i))).Select(r => $"{r.Name}: file not found").ToList());
+
+        var loader = new DataLoader(dataset, new LoaderOptions(batchSize, Workers: workers, TolerateUnreadable: true));
+        var results = new ScoredImage[rows.Count];
+        startBatches?.Invoke(loader.BatchCount);
+        foreach (var batch in loader.Epoch())
+            using (batch)
+            {
+                float[] scores = detector.Score(batch.Images, tta);
+                for (int k = 0; k < batch.Size; k++)
+                {
+                    string name = rows[batch.Indices[k]].Name;
+                    results[batch.Indices[k]] = batch.Failures.TryGetValue(k, out string? problem)
+                        ? new ScoredImage(name, null, problem)
+                        : new ScoredImage(name, scores[k], null);
+                }
+                batchDone?.Invoke();
+            }
+        var result = new PredictionResult(results);
+        if (onError == OnError.Fail)
+            FailIfAny(result.Images.Where(i => i.Problem is not null).Select(i => $"{i.Name}: {i.Problem}").ToList());
+        return result;
+    }
+
+    static void FailIfAny(IReadOnlyList<string> problems)
+    {
+        if (problems.Count == 0) return;
+        throw new VeracityException($"{problems.Count} image(s) cannot be scored (use --on-error skip or neutral to go on):\n  "
+            + string.Join("\n  ", problems.Take(20)) + (problems.Count > 20 ? $"\n  ... and {problems.Count - 20} more" : ""));
+    }
+
+    /// <summary>Writes img_name,y_pred in input order, atomically; failed images are left out (skip) or scored 0.5 (neutral).</summary>
+    public static int WriteSubmission(string path, PredictionResult result, OnError onError)
+    {
+        var rows = result.Images
+            .Where(i => i.Score is not null || onError == OnError.Neutral)
+            .Select(i => (IReadOnlyList<string>)[i.Name, (i.Score ?? NeutralScore).ToString("0.######", CultureInfo.InvariantCulture)])
+            .ToList();
+        CsvFiles.Write(path, [LabelFile.NameColumn, LabelFile.PredictionColumn], rows);
+        return rows.Count;
+    }
+}

@@ -1,0 +1,72 @@
+using Veracity.Evaluation;
+
+namespace Veracity.Tests;
+
+public class MetricsTests
+{
+    [Fact]
+    public void Auc_counts_ties_as_half()
+    {
+        // Pairs (fake, real): 0.8>0.1, 0.8>0.4, 0.4=0.4 (half), 0.4>0.1 → 3.5 of 4.
+        Assert.Equal(0.875, Metrics.Auc([0.1, 0.4, 0.4, 0.8], [0, 0, 1, 1]), 12);
+        Assert.Equal(1.0, Metrics.Auc([0.1, 0.2, 0.9], [0, 0, 1]), 12);
+        Assert.Equal(0.0, Metrics.Auc([0.9, 0.2], [0, 1]), 12);
+        Assert.Equal(0.5, Metrics.Auc([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1]), 12);
+    }
+
+    [Fact]
+    public void Average_precision_matches_the_hand_computed_sum()
+    {
+        // Descending: 0.9 (fake) P=1 R=.5; 0.8 (real) P=.5; 0.7 (fake) P=2/3 R=1 → .5·1 + .5·2/3.
+        Assert.Equal(0.5 + 0.5 * 2 / 3.0, Metrics.AveragePrecision([0.9, 0.8, 0.7, 0.1], [1, 0, 1, 0]), 12);
+        // A tie group counts as one threshold: 0.5 holds one fake and one real → P=.5 at R=1.
+        Assert.Equal(0.5, Metrics.AveragePrecision([0.5, 0.5], [1, 0]), 12);
+    }
+
+    [Fact]
+    public void Tpr_at_low_fpr_takes_the_best_point_under_the_bound()
+    {
+        // 1000 reals with one above every fake: at FPR ≤ 1e-3 that one false positive is allowed.
+        var scores = new List<double>();
+        var targets = new List<int>();
+        for (int i = 0; i < 1000; i++) { scores.Add(i == 0 ? 0.99 : 0.1); targets.Add(0); }
+        for (int i = 0; i < 10; i++) { scores.Add(0.5 + i * 0.01); targets.Add(1); }
+        var roc = Metrics.Roc(scores, targets);
+        Assert.Equal(1.0, Metrics.TprAtFpr(roc, 1e-3), 12);
+        Assert.Equal(0.0, Metrics.TprAtFpr(roc, 1e-4), 12);
+    }
+
+    [Fact]
+    public void Eer_and_its_threshold_on_a_symmetric_case()
+    {
+        // Reals 0.1,0.2,0.6; fakes 0.4,0.8,0.9. At threshold 0.6: FPR 1/3, FNR 1/3.
+        var roc = Metrics.Roc([0.1, 0.2, 0.6, 0.4, 0.8, 0.9], [0, 0, 0, 1, 1, 1]);
+        var (eer, threshold) = Metrics.EqualErrorRate(roc);
+        Assert.Equal(1 / 3.0, eer, 12);
+        Assert.Equal(0.6, threshold, 12);
+    }
+
+    [Fact]
+    public void Full_metrics_accuracy_confusion_and_log_loss()
+    {
+        var m = BinaryMetrics.Compute([0.1, 0.6, 0.4, 0.9], [0, 0, 1, 1]);
+        Assert.Equal((4, 2, 2), (m.Count, m.Real, m.Fake));
+        Assert.Equal(0.5, m.Accuracy, 12);
+        Assert.Equal(new ConfusionMatrix(1, 1, 1, 1), m.Confusion);
+        double expected = -(Math.Log(0.9) + Math.Log(0.4) + Math.Log(0.4) + Math.Log(0.9)) / 4;
+        Assert.Equal(expected, m.LogLoss, 12);
+        Assert.Equal(0.75, m.Auc!.Value, 12);
+        Assert.Null(m.Note);
+    }
+
+    [Fact]
+    public void Single_class_gives_a_note_instead_of_nan()
+    {
+        var m = BinaryMetrics.Compute([0.2, 0.3], [0, 0]);
+        Assert.Null(m.Auc);
+        Assert.Null(m.Eer);
+        Assert.Contains("only real images", m.Note);
+        Assert.Equal(1.0, m.Accuracy);
+        Assert.Equal(0.0, Metrics.LogLoss([0.0, 1.0], [0, 1]), 10);
+    }
+}
