@@ -114,11 +114,20 @@ public class DataLoaderTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         var error = Assert.Throws<Imaging.ImageDecodeException>(() => Collect(loader, 0));
         Assert.EndsWith("bad.jpg", error.Path);
     }
+}
 
+/// <summary>Measures the whole process's memory, so it runs alone, after the parallel tests.</summary>
+[CollectionDefinition(nameof(MemoryCollection), DisableParallelization = true)]
+public sealed class MemoryCollection;
+
+[Collection(nameof(MemoryCollection))]
+public class LoaderMemoryTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
+{
     [Fact]
     public void Memory_stays_flat_over_thousands_of_batches()
     {
-        var loader = new DataLoader(Dataset(size: 32), new LoaderOptions(BatchSize: 4, Shuffle: true, Workers: 2));
+        var loader = new DataLoader(ImageDataset.FromLabelFile(data.TrainLabels, data.TrainImages,
+            new SampleTransform(32, 32, [new RandomHorizontalFlip(), new RandomVerticalFlip()], Normalize.ImageNet)), new LoaderOptions(BatchSize: 4, Shuffle: true, Workers: 2));
         long Rss()
         {
             GC.Collect();

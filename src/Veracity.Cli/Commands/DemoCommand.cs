@@ -18,7 +18,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         public string? Out { get; init; }
 
         [CommandOption("--count <N>"), Description("Synthetic images to generate.")]
-        public int Count { get; init; } = 600;
+        public int Count { get; init; } = 1000;
 
         [CommandOption("--seed <K>")]
         public int Seed { get; init; }
@@ -27,7 +27,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
     /// <summary>The demo's training recipe: the default preset, shrunk to finish in a few minutes on two cores.</summary>
     public static TrainConfig Recipe(int seed) => TrainConfig.DefaultPreset with
     {
-        Preset = "demo", ImageSize = 128, Epochs = 3, BatchSize = 32, LearningRate = 3e-4, Seed = seed, LogEvery = 5,
+        Preset = "demo", ImageSize = 128, Epochs = 7, WarmupEpochs = 1, BatchSize = 32, LearningRate = 5e-4, Seed = seed, LogEvery = 10,
     };
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)

@@ -10,15 +10,15 @@ public sealed class ModelsCommand : Command
 {
     public override int Execute(CommandContext context, CancellationToken cancellation)
     {
-        var table = new Table().AddColumns("name", "starting weights", "input", "what it is");
         foreach (var spec in Backbones.All)
         {
-            string input = $"{spec.DefaultImageSize}px {spec.Normalize.Order.ToString().ToUpperInvariant()}"
-                + (spec.Normalize.Scale == 1 ? " 0-255 minus mean" : " 0-1, ImageNet mean/std");
-            table.AddRow(Markup.Escape(spec.Name + (spec.Name == Backbones.Default ? " (default)" : "")),
-                Markup.Escape(spec.Weights), Markup.Escape(input), Markup.Escape(spec.Summary));
+            string input = $"{spec.Normalize.Order.ToString().ToUpperInvariant()}"
+                + (spec.Normalize.Scale == 1 ? " 0-255 minus channel means" : " 0-1, ImageNet mean/std");
+            AnsiConsole.MarkupLineInterpolated($"[bold]{spec.Name}[/]{(spec.Name == Backbones.Default ? " (default)" : "")}");
+            AnsiConsole.MarkupLineInterpolated($"  {spec.Summary}");
+            AnsiConsole.MarkupLineInterpolated($"  starting weights: {spec.Weights}");
+            AnsiConsole.MarkupLineInterpolated($"  input: {input}; typical size {spec.DefaultImageSize} px");
         }
-        AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("Backbones without pretrained weights start from random initialisation: expect far weaker results on small data.");
         return 0;
     }

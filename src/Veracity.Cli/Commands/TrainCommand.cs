@@ -28,6 +28,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--scheduler <NAME>"), Description("step or cosine.")] public string? Scheduler { get; init; }
         [CommandOption("--step-size <EPOCHS>")] public int? StepSize { get; init; }
         [CommandOption("--gamma <G>")] public double? Gamma { get; init; }
+        [CommandOption("--warmup <EPOCHS>"), Description("Linear learning-rate warm-up, in epochs (fractions allowed).")] public double? Warmup { get; init; }
         [CommandOption("--image-size <PIXELS>")] public int? ImageSize { get; init; }
         [CommandOption("--limit <N>"), Description("Only the first N rows of each label file (the reference's head(N)).")] public int? Limit { get; init; }
         [CommandOption("--seed <K>")] public int? Seed { get; init; }
@@ -51,7 +52,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             {
                 Model = Model ?? c.Model, Pretrained = !NoPretrained, Epochs = Epochs ?? c.Epochs, BatchSize = BatchSize ?? c.BatchSize,
                 LearningRate = Lr ?? c.LearningRate, Optimizer = Optimizer ?? c.Optimizer, WeightDecay = WeightDecay ?? c.WeightDecay,
-                Scheduler = Scheduler ?? c.Scheduler, StepSize = StepSize ?? c.StepSize, Gamma = Gamma ?? c.Gamma,
+                Scheduler = Scheduler ?? c.Scheduler, StepSize = StepSize ?? c.StepSize, Gamma = Gamma ?? c.Gamma, WarmupEpochs = Warmup ?? c.WarmupEpochs,
                 ImageSize = ImageSize ?? c.ImageSize, Limit = Limit ?? c.Limit, Seed = Seed ?? c.Seed, Workers = Workers ?? c.Workers,
                 LogEvery = LogEvery ?? c.LogEvery, SelectBy = SelectBy ?? c.SelectBy, RotationDegrees = Rotation ?? c.RotationDegrees,
                 ColorJitter = ColorJitter ?? c.ColorJitter, RandomResizedCropMinScale = RandomResizedCrop ?? c.RandomResizedCropMinScale,

@@ -17,6 +17,8 @@ public sealed record TrainConfig
     public string Scheduler { get; init; } = "cosine";
     public int StepSize { get; init; } = 4;
     public double Gamma { get; init; } = 0.85;
+    /// <summary>Epochs (fractions allowed) over which the learning rate rises linearly from near 0; 0 = none.</summary>
+    public double WarmupEpochs { get; init; }
     /// <summary>Use only the first N rows of each label file (the reference's head(N)).</summary>
     public int? Limit { get; init; }
     public int Seed { get; init; }
@@ -54,7 +56,7 @@ public sealed record TrainConfig
     /// </summary>
     public static TrainConfig DefaultPreset { get; } = new()
     {
-        Preset = "default", JpegProbability = 0.3, BlurProbability = 0.1, ColorJitter = 0.1,
+        Preset = "default", WarmupEpochs = 0.5, JpegProbability = 0.3, BlurProbability = 0.1, ColorJitter = 0.1,
     };
 
     public static TrainConfig FromPreset(string name) => name switch
@@ -76,14 +78,20 @@ public sealed record TrainConfig
         if (SelectBy is not ("auc" or "accuracy")) throw new VeracityException("--select-by must be auc or accuracy");
         if (Limit is < 1) throw new VeracityException("--limit must be at least 1");
         if (StepSize < 1) throw new VeracityException("--step-size must be at least 1");
+        if (WarmupEpochs < 0 || WarmupEpochs >= Epochs) throw new VeracityException("--warmup must be at least 0 and less than --epochs");
     }
 
     /// <summary>The learning rate for a step: a pure function of progress, so a resumed run follows the same schedule.</summary>
-    public double LearningRateAt(int epoch, int batch, int batchesPerEpoch) => Scheduler switch
+    public double LearningRateAt(int epoch, int batch, int batchesPerEpoch)
     {
-        "step" => LearningRate * Math.Pow(Gamma, epoch / StepSize),
-        _ => LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (epoch * batchesPerEpoch + batch) / (Epochs * (double)batchesPerEpoch))),
-    };
+        double step = epoch * batchesPerEpoch + batch, warmup = WarmupEpochs * batchesPerEpoch;
+        double scheduled = Scheduler switch
+        {
+            "step" => LearningRate * Math.Pow(Gamma, epoch / StepSize),
+            _ => LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / (Epochs * (double)batchesPerEpoch))),
+        };
+        return step < warmup ? scheduled * (step + 1) / (warmup + 1) : scheduled;
+    }
 
     [JsonIgnore]
     public bool UsesBatchMixing => MixupAlpha > 0 || CutmixAlpha > 0;

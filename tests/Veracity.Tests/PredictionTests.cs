@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Veracity.Data;
+using Veracity.Training;
+
+namespace Veracity.Tests;
+
+/// <summary>A synthetic set and a checkpoint trained on it for one short epoch, shared by the prediction tests.</summary>
+public sealed class TinyModel : IDisposable
+{
+    public SmallSynthSet Data { get; } = new();
+    public string Checkpoint { get; }
+
+    public TinyModel()
+    {
+        var config = TrainConfig.DefaultPreset with { Pretrained = false, ImageSize = 32, Epochs = 1, BatchSize = 8, LearningRate = 1e-3 };
+        var result = Trainer.Train(config, new TrainData(Data.TrainLabels, Data.TrainImages, null, null, 0.25),
+            Path.Combine(Data.Root, "run"), new RecordingObserver());
+        Checkpoint = result.BestCheckpoint;
+    }
+
+    public string ValImages => Path.Combine(Data.Root, "valset");
+    public string ValLabels => Path.Combine(Data.Root, "valset_label.txt");
+    public void Dispose() => Data.Dispose();
+}
+
+public class PredictionTests(TinyModel tiny) : IClassFixture<TinyModel>
+{
+    [Fact]
+    public void Predict_writes_every_image_in_sorted_order_with_probabilities()
+    {
+        using var dir = new TempDir();
+        string submission = Path.Combine(dir.Path, "submit.csv");
+        var result = Cli.Run("predict", "--model", tiny.Checkpoint, "--images", tiny.ValImages, "--tta", "2", "--out", submission);
+        Assert.True(result.ExitCode == 0, result.All);
+
+        var rows = LabelFile.ReadPredictions(submission);
+        var expected = Directory.GetFiles(tiny.ValImages).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, rows.Select(r => r.Name));
+        Assert.All(rows, r => Assert.InRange(r.Score, 0, 1));
+        Assert.StartsWith("img_name,y_pred\n", File.ReadAllText(submission));
+    }
+
+    [Fact]
+    public void Predict_follows_the_list_order_and_handles_unreadable_images_as_asked()
+    {
+        using var dir = new TempDir();
+        var names = Directory.GetFiles(tiny.ValImages).Select(f => Path.GetFileName(f)).Order().Take(3).ToList();
+        foreach (string name in names) File.Copy(Path.Combine(tiny.ValImages, name), dir.File("images/" + name));
+        File.WriteAllBytes(dir.File("images/zero.jpg"), []);
+        string list = dir.File("list.txt", "img_name\n" + string.Join("\n", new[] { names[2], "zero.jpg", names[0], "gone.jpg", names[1] }) + "\n");
+        string images = Path.Combine(dir.Path, "images"), submission = Path.Combine(dir.Path, "submit.csv");
+
+        var failed = Cli.Run("predict", "--model", tiny.Checkpoint, "--images", images, "--list", list, "--out", submission);
+        Assert.Equal(2, failed.ExitCode);
+        Assert.Contains("gone.jpg: file not found", failed.All);
+        Assert.False(File.Exists(submission), "no partial submission on failure");
+
+        var skipped = Cli.Run("predict", "--model", tiny.Checkpoint, "--images", images, "--list", list, "--out", submission, "--on-error", "skip");
+        Assert.Equal(0, skipped.ExitCode);
+        Assert.Contains("2 image(s) could not be read", skipped.Output);
+        Assert.Equal([names[2], names[0], names[1]], LabelFile.ReadPredictions(submission).Select(r => r.Name));
+
+        var neutral = Cli.Run("predict", "--model", tiny.Checkpoint, "--images", images, "--list", list, "--out", submission, "--on-error", "neutral");
+        Assert.Equal(0, neutral.ExitCode);
+        var rows = LabelFile.ReadPredictions(submission);
+        Assert.Equal([names[2], "zero.jpg", names[0], "gone.jpg", names[1]], rows.Select(r => r.Name));
+        Assert.Equal(0.5, rows[1].Score);
+        Assert.Equal(0.5, rows[3].Score);
+    }
+
+    [Fact]
+    public void Evaluate_writes_metrics_plots_and_per_type_figures()
+    {
+        using var dir = new TempDir();
+        var result = Cli.Run("evaluate", "--model", tiny.Checkpoint, "--labels", tiny.ValLabels, "--images", tiny.ValImages,
+            "--by-type", "--out", dir.Path);
+        Assert.True(result.ExitCode == 0, result.All);
+        Assert.Contains("ROC AUC", result.Output);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "metrics.json")));
+        var overall = metrics.RootElement.GetProperty("metrics");
+        Assert.Equal(12, overall.GetProperty("count").GetInt32());
+        Assert.InRange(overall.GetProperty("auc").GetDouble(), 0, 1);
+        Assert.True(metrics.RootElement.GetProperty("byType").EnumerateObject().Any());
+        foreach (string png in new[] { "roc.png", "scores.png" })
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(dir.Path, png))[..4]);
+    }
+
+    [Fact]
+    public void Evaluate_on_one_class_explains_instead_of_printing_nan()
+    {
+        using var dir = new TempDir();
+        var reals = LabelFile.ReadLabels(tiny.ValLabels).Where(r => r.Target == 0).Select(r => (r.Name, r.Target));
+        string labels = Path.Combine(dir.Path, "reals.txt");
+        CsvFiles.WriteLabels(labels, reals);
+        var result = Cli.Run("evaluate", "--model", tiny.Checkpoint, "--labels", labels, "--images", tiny.ValImages, "--out", dir.Path);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("only real images", result.Output);
+        Assert.DoesNotContain("NaN", result.Output);
+    }
+
+    [Fact]
+    public void Score_gives_a_verdict_per_image_and_models_lists_the_registry()
+    {
+        string image = Directory.GetFiles(tiny.ValImages).Order().First();
+        var result = Cli.Run("score", "--model", tiny.Checkpoint, image, "/nonexistent.jpg");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Matches("(deepfake|real)", result.Output);
+        Assert.Contains("cannot read: file not", result.Output);
+        Assert.Contains("threshold", result.Output);
+
+        var models = Cli.Run("models");
+        Assert.Equal(0, models.ExitCode);
+        foreach (string name in new[] { "resnet18", "resnet50", "mobilenet_v3_small", "mobilenet_v3_large" })
+            Assert.Contains(name, models.Output);
+        Assert.Contains("random initialisation", models.Output);
+    }
+
+    [Fact]
+    public void A_missing_or_foreign_checkpoint_is_a_clear_error()
+    {
+        using var dir = new TempDir();
+        var missing = Cli.Run("predict", "--model", Path.Combine(dir.Path, "none.ckpt"), "--images", tiny.ValImages, "--out", Path.Combine(dir.Path, "s.csv"));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("checkpoint not found", missing.All);
+        var foreign = Cli.Run("evaluate", "--model", dir.File("x.ckpt", "not a model"), "--labels", tiny.ValLabels, "--images", tiny.ValImages);
+        Assert.Equal(2, foreign.ExitCode);
+        Assert.Contains("is not a Veracity checkpoint", foreign.All);
+        Assert.DoesNotContain("   at ", foreign.All);
+    }
+}

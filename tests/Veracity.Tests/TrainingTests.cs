@@ -1,0 +1,145 @@
+using Veracity.Data;
+using Veracity.Inference;
+using Veracity.Training;
+using static TorchSharp.torch;
+
+namespace Veracity.Tests;
+
+/// <summary>Records what the trainer reports and can ask it to stop after a given batch.</summary>
+sealed class RecordingObserver(CancellationTokenSource? stop = null, int stopAfterBatch = -1, int stopInEpoch = 0) : ITrainingObserver
+{
+    public List<string> Lines { get; } = [];
+    public void EpochStarted(int epoch, int batches, int firstBatch) { }
+    public void BatchDone(int epoch, int batch, double loss, double accuracy, double imagesPerSecond)
+    {
+        if (epoch == stopInEpoch && batch == stopAfterBatch) stop?.Cancel();
+    }
+    public void Validating(int epoch, int batches) { }
+    public void ValidationBatchDone() { }
+    public void Line(string text) => Lines.Add(text);
+}
+
+public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
+{
+    static TrainConfig Tiny => TrainConfig.DefaultPreset with
+    {
+        Pretrained = false, ImageSize = 32, Epochs = 2, BatchSize = 8, LearningRate = 1e-3, LogEvery = 2, Workers = 2,
+        JpegProbability = 0.5, ColorJitter = 0.1, MixupAlpha = 0.4, CutmixAlpha = 1.0,
+    };
+
+    TrainData Data => new(data.TrainLabels, data.TrainImages, Path.Combine(data.Root, "valset_label.txt"), Path.Combine(data.Root, "valset"), 0.1);
+
+    static float[] Weights(string checkpoint)
+    {
+        var (_, model) = Checkpoint.Load(checkpoint);
+        using (model)
+            return model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+    }
+
+    [Fact]
+    public void A_run_writes_its_folder_and_logs_like_the_reference()
+    {
+        using var dir = new TempDir();
+        var observer = new RecordingObserver();
+        var result = Trainer.Train(Tiny, Data, dir.Path, observer);
+
+        Assert.Equal(TrainOutcome.Finished, result.Outcome);
+        Assert.Equal(2, result.Epochs.Count);
+        foreach (string file in new[] { "config.json", "train.log", "metrics.jsonl", "best.ckpt", "last.ckpt" })
+            Assert.True(File.Exists(Path.Combine(dir.Path, file)), file);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(dir.Path, "metrics.jsonl")).Length);
+        Assert.Contains(observer.Lines, l => l == "Epoch: 0");
+        Assert.Contains(observer.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l,
+            @"^\[0/5\]\tTime +\d+\.\d{3} \( *\d+\.\d{3}\)\tLoss \d\.\d{4}e[+-]\d\d \(\d\.\d{4}e[+-]\d\d\)\tAcc@1 +\d+\.\d\d \( *\d+\.\d\d\)$"));
+        Assert.Contains(observer.Lines, l => l.StartsWith(" * Acc@1 "));
+        Assert.Equal(File.ReadAllLines(Path.Combine(dir.Path, "train.log")), observer.Lines);
+
+        var info = Checkpoint.ReadInfo(result.BestCheckpoint);
+        Assert.Equal(("resnet18", 32, "none: random initialisation"), (info.Backbone, info.ImageSize, info.InitialWeights));
+        Assert.Equal(["real", "deepfake"], info.Classes);
+        Assert.NotNull(info.Metrics);
+        Assert.Throws<VeracityException>(() => Trainer.Train(Tiny, Data, dir.Path, observer)); // will not overwrite a run
+    }
+
+    [Fact]
+    public void Resuming_after_a_stop_gives_the_same_model_as_an_uninterrupted_run()
+    {
+        using var straight = new TempDir();
+        using var stopped = new TempDir();
+        var config = Tiny with { Epochs = 2 };
+        Trainer.Train(config, Data, straight.Path, new RecordingObserver());
+
+        using var stop = new CancellationTokenSource();
+        var first = Trainer.Train(config, Data, stopped.Path, new RecordingObserver(stop, stopAfterBatch: 2), stop.Token);
+        Assert.Equal(TrainOutcome.Interrupted, first.Outcome);
+        Assert.Equal((0, 3), (Checkpoint.ReadInfo(first.LastCheckpoint).Epoch, Checkpoint.ReadInfo(first.LastCheckpoint).NextBatch));
+        var resumed = Trainer.Resume(stopped.Path, new RecordingObserver());
+        Assert.Equal(TrainOutcome.Finished, resumed.Outcome);
+
+        float[] a = Weights(Path.Combine(straight.Path, "last.ckpt")), b = Weights(resumed.LastCheckpoint);
+        Assert.Equal(a.Length, b.Length);
+        double maxDiff = a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff < 1e-4, $"weights differ by up to {maxDiff}");
+        Assert.Equal(File.ReadAllLines(Path.Combine(straight.Path, "metrics.jsonl")).Length,
+            File.ReadAllLines(Path.Combine(stopped.Path, "metrics.jsonl")).Length);
+    }
+
+    [Fact]
+    public void A_diverging_loss_stops_with_epoch_batch_and_learning_rate()
+    {
+        using var dir = new TempDir();
+        var config = Tiny with { LearningRate = 1e30, Optimizer = "sgd", MixupAlpha = 0, CutmixAlpha = 0 };
+        var error = Assert.Throws<TrainingDivergedException>(() => Trainer.Train(config, Data, dir.Path, new RecordingObserver()));
+        Assert.Matches(@"loss became (NaN|-?∞|Infinity|-Infinity) at epoch \d+, batch \d+ \(learning rate [0-9.E+]+\)", error.Message);
+    }
+
+    [Fact]
+    public void Saved_and_loaded_checkpoints_predict_identically_and_tta1_is_plain()
+    {
+        using var dir = new TempDir();
+        var result = Trainer.Train(Tiny with { Epochs = 1 }, Data, dir.Path, new RecordingObserver());
+        using var detector = Detector.Load(result.LastCheckpoint);
+        string copy = Path.Combine(dir.Path, "copy.ckpt");
+        Checkpoint.Save(copy, detector.Info, detector.Model);
+        using var reloaded = Detector.Load(copy);
+
+        var loader = new DataLoader(new ImageDataset(data.TrainImages, LabelFile.ReadLabels(data.TrainLabels), detector.Transform),
+            new LoaderOptions(BatchSize: 12));
+        using var batch = loader.Epoch().First();
+        Assert.Equal(detector.Score(batch.Images), reloaded.Score(batch.Images));
+
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        float[] plain = nn.functional.softmax(detector.Model.call(batch.Images), 1)[.., 1].data<float>().ToArray();
+        Assert.Equal(plain, detector.Score(batch.Images, tta: 1));
+        float[] tta4 = detector.Score(batch.Images, tta: 4);
+        Assert.All(tta4, p => Assert.InRange(p, 0f, 1f));
+        Assert.NotEqual(plain, tta4);
+    }
+
+    [Fact]
+    public void Checkpoint_loading_says_what_does_not_fit()
+    {
+        using var dir = new TempDir();
+        Assert.Contains("not found", Assert.Throws<VeracityException>(() => Checkpoint.ReadInfo(Path.Combine(dir.Path, "none.ckpt"))).Message);
+        string text = dir.File("text.ckpt", "hello");
+        Assert.Contains("is not a Veracity checkpoint", Assert.Throws<VeracityException>(() => Checkpoint.Load(text)).Message);
+
+        var result = Trainer.Train(Tiny with { Epochs = 1 }, Data, Path.Combine(dir.Path, "run"), new RecordingObserver());
+        byte[] bytes = File.ReadAllBytes(result.BestCheckpoint);
+        string truncated = Path.Combine(dir.Path, "truncated.ckpt");
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        Assert.Contains("weights do not fit", Assert.Throws<VeracityException>(() => Checkpoint.Load(truncated)).Message);
+    }
+
+    [Fact]
+    public void Without_validation_labels_a_stratified_share_is_held_out()
+    {
+        var rows = LabelFile.ReadLabels(data.TrainLabels);
+        var (kept, held) = Splits.Stratified(rows, 0.25, seed: 1);
+        Assert.Equal(rows.Count, kept.Count + held.Count);
+        Assert.Equal(held.Count(r => r.Target == 0), held.Count(r => r.Target == 1));
+        Assert.Empty(kept.Select(r => r.Name).Intersect(held.Select(r => r.Name)));
+        Assert.Equal(held, Splits.Stratified(rows, 0.25, seed: 1).HeldOut);
+    }
+}
