@@ -1,0 +1,41 @@
+using Veracity.Models;
+using static TorchSharp.torch;
+
+namespace Veracity.Bench;
+
+/// <summary>ResNet-18 (the CNTK layout Veracity trains) training and inference throughput on random batches: the model alone, no data loading.</summary>
+static class ModelBench
+{
+    public static void Run(BenchOptions options)
+    {
+        int batchSize = options.Int("--batch", 32), seconds = options.Int("--seconds", 20);
+        Console.WriteLine($"libtorch threads: {get_num_threads()}; batch {batchSize}; resnet18 (blocks [2,2,2,3]), ImageNet weights");
+        foreach (int size in options.Ints("--sizes", [128, 224, 256]))
+        {
+            using var model = (ResNet)Backbones.Create("resnet18");
+            using var optimizer = optim.Adam(model.parameters(), 1e-4);
+            using var images = randn(batchSize, 3, size, size);
+            using var labels = randint(0, 2, [batchSize], dtype: ScalarType.Int64);
+
+            model.train();
+            BenchOptions.Report($"train {size}px (forward+backward+Adam)", seconds, () =>
+            {
+                using var scope = NewDisposeScope();
+                var loss = nn.functional.cross_entropy(model.call(images), labels);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                return batchSize;
+            });
+
+            model.eval();
+            BenchOptions.Report($"inference {size}px (no grad)", seconds, () =>
+            {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                model.call(images);
+                return batchSize;
+            });
+        }
+    }
+}
