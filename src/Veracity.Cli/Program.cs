@@ -7,10 +7,10 @@ var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("veracity");
-    config.AddCommand<SynthCommand>("synth")
-        .WithDescription("Generate a SYNTHETIC labelled dataset (procedural scenes and manipulated copies) in the competition layout.");
     config.AddCommand<DemoCommand>("demo")
         .WithDescription("The main job on built-in SYNTHETIC data: generate, train, evaluate, predict.");
+    config.AddCommand<SynthCommand>("synth")
+        .WithDescription("Generate a SYNTHETIC labelled dataset (procedural scenes and manipulated copies) in the competition layout.");
     config.AddCommand<StatsCommand>("stats")
         .WithDescription("Check a labelled image folder: counts, class balance, missing/unlabelled files, sizes, formats, decode failures.");
     config.AddCommand<ModelsCommand>("models").WithDescription("List the backbones and their starting weights.");

@@ -48,6 +48,7 @@ public static class Plots
         histogram.Title("Deepfake score by true class");
         histogram.XLabel("predicted deepfake probability");
         histogram.YLabel("images");
+        histogram.Axes.Margins(bottom: 0);
         histogram.Axes.SetLimitsX(0, 1);
         histogram.ShowLegend(Alignment.UpperCenter);
         paths.Add(Save(histogram, Path.Combine(outDir, "scores.png")));
