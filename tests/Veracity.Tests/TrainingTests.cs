@@ -98,10 +98,10 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     {
         using var dir = new TempDir();
         var result = Trainer.Train(Tiny with { Epochs = 1 }, Data, dir.Path, new RecordingObserver());
-        using var detector = Detector.Load(result.LastCheckpoint);
+        using var detector = Detector.Load(result.LastCheckpoint, Engine.Torch);
         string copy = Path.Combine(dir.Path, "copy.ckpt");
-        Checkpoint.Save(copy, detector.Info, detector.Model);
-        using var reloaded = Detector.Load(copy);
+        Checkpoint.Save(copy, detector.Info, detector.Model!);
+        using var reloaded = Detector.Load(copy, Engine.Torch);
 
         var loader = new DataLoader(new ImageDataset(data.TrainImages, LabelFile.ReadLabels(data.TrainLabels), detector.Transform),
             new LoaderOptions(BatchSize: 12));
@@ -110,11 +110,40 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
 
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        float[] plain = nn.functional.softmax(detector.Model.call(batch.Images), 1)[.., 1].data<float>().ToArray();
+        float[] plain = nn.functional.softmax(detector.Model!.call(batch.Images), 1)[.., 1].data<float>().ToArray();
         Assert.Equal(plain, detector.Score(batch.Images, tta: 1));
         float[] tta4 = detector.Score(batch.Images, tta: 4);
         Assert.All(tta4, p => Assert.InRange(p, 0f, 1f));
         Assert.NotEqual(plain, tta4);
+    }
+
+    [Fact]
+    public void Onnx_runtime_and_torchsharp_give_the_same_probabilities()
+    {
+        using var dir = new TempDir();
+        var result = Trainer.Train(Tiny with { Epochs = 1 }, Data, dir.Path, new RecordingObserver());
+        string onnx = Path.Combine(dir.Path, "model.onnx");
+        var export = Cli.Run("export", "--model", result.BestCheckpoint, "--out", onnx);
+        Assert.True(export.ExitCode == 0, export.All);
+
+        using var torchDetector = Detector.Load(result.BestCheckpoint, Engine.Torch);
+        using var fromFile = Detector.Load(onnx);
+        using var auto = Detector.Load(result.BestCheckpoint);
+        Assert.Equal((Engine.Torch, Engine.Onnx, Engine.Onnx), (torchDetector.Engine, fromFile.Engine, auto.Engine));
+        Assert.Equal(torchDetector.Info.Threshold, fromFile.Info.Threshold);
+
+        var loader = new DataLoader(new ImageDataset(data.TrainImages, LabelFile.ReadLabels(data.TrainLabels), torchDetector.Transform),
+            new LoaderOptions(BatchSize: 12));
+        using var batch = loader.Epoch().First();
+        foreach (int tta in new[] { 1, 3 })
+        {
+            float[] expected = torchDetector.Score(batch.Images, tta);
+            foreach (var detector in new[] { fromFile, auto })
+            {
+                double maxDiff = expected.Zip(detector.Score(batch.Images, tta)).Max(p => Math.Abs(p.First - p.Second));
+                Assert.True(maxDiff < 1e-4, $"TTA {tta}: probabilities differ by up to {maxDiff}");
+            }
+        }
     }
 
     [Fact]

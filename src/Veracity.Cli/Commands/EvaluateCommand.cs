@@ -27,22 +27,23 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
     {
         string outDir = settings.Out ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.Model))!, "eval");
         var report = Evaluate(settings.Model, settings.Labels, settings.Images, settings.Tta, settings.BatchSize, settings.Workers,
-            settings.ByType ? ManipulationFileFor(settings.Labels) : null);
+            settings.ByType ? ManipulationFileFor(settings.Labels) : null, settings.Engine);
         Print(report);
         foreach (string file in Evaluator.Write(report, outDir))
             AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{file}[/]");
         return 0;
     }
 
-    internal static EvaluationReport Evaluate(string model, string labels, string images, int tta, int batchSize, int workers, string? manipulations)
+    internal static EvaluationReport Evaluate(string model, string labels, string images, int tta, int batchSize, int workers,
+        string? manipulations, Engine engine = Engine.Auto)
     {
-        using var detector = Detector.Load(model);
+        using var detector = Detector.Load(model, engine);
         EvaluationReport report = null!;
         Ui.Progress().Start(progress =>
         {
             ProgressTask? task = null;
             report = Evaluator.Run(detector, model, labels, images, tta, batchSize, workers, manipulations,
-                n => task = progress.AddTask($"Scoring (TTA {tta})", maxValue: n), () => task?.Increment(1));
+                n => task = progress.AddTask($"Scoring (TTA {tta}, {detector.Engine})", maxValue: n), () => task?.Increment(1));
         });
         return report;
     }

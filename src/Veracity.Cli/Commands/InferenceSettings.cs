@@ -19,9 +19,15 @@ public class InferenceSettings : CommandSettings
     [CommandOption("--workers <N>"), Description("Decoding threads.")]
     public int Workers { get; init; } = 2;
 
+    [CommandOption("--engine <NAME>"), Description("auto (ONNX Runtime where the backbone exports, else TorchSharp), torch or onnx.")]
+    public string EngineName { get; init; } = "auto";
+
+    public Inference.Engine Engine => Enum.Parse<Inference.Engine>(EngineName, ignoreCase: true);
+
     public override ValidationResult Validate() =>
         string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required")
         : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
         : BatchSize < 1 ? ValidationResult.Error("--batch-size must be at least 1")
+        : EngineName is not ("auto" or "torch" or "onnx") ? ValidationResult.Error("--engine must be auto, torch or onnx")
         : ValidationResult.Success();
 }

@@ -28,7 +28,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         var names = settings.List is null ? Prediction.ListImages(settings.Images) : LabelFile.ReadNames(settings.List);
         var mode = Enum.Parse<OnError>(settings.OnError, ignoreCase: true);
-        var (written, failures) = Predict(settings.Model, settings.Images, names, settings.Tta, settings.BatchSize, settings.Workers, mode, settings.Out);
+        var (written, failures) = Predict(settings.Model, settings.Images, names, settings.Tta, settings.BatchSize, settings.Workers, mode, settings.Out, settings.Engine);
         AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta})");
         if (failures > 0)
             AnsiConsole.MarkupLineInterpolated($"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
@@ -36,15 +36,15 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     }
 
     internal static (int Written, int Failures) Predict(string model, string images, IReadOnlyList<string> names, int tta, int batchSize,
-        int workers, OnError mode, string outFile)
+        int workers, OnError mode, string outFile, Engine engine = Engine.Auto)
     {
-        using var detector = Detector.Load(model);
+        using var detector = Detector.Load(model, engine);
         PredictionResult result = null!;
         Ui.Progress().Start(progress =>
         {
             ProgressTask? task = null;
             result = Prediction.Run(detector, images, names.Select((n, i) => new LabelRow(n, -1, i + 2)).ToList(), tta, batchSize, workers, mode,
-                n => task = progress.AddTask($"Predicting (TTA {tta})", maxValue: n), () => task?.Increment(1));
+                n => task = progress.AddTask($"Predicting (TTA {tta}, {detector.Engine})", maxValue: n), () => task?.Increment(1));
         });
         return (Prediction.WriteSubmission(outFile, result, mode), result.Failures);
     }

@@ -17,7 +17,7 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        using var detector = Detector.Load(settings.Model);
+        using var detector = Detector.Load(settings.Model, settings.Engine);
         double threshold = detector.Info.Threshold;
         var rows = settings.Images.Select((path, i) => new LabelRow(Path.GetFileName(path), -1, i + 1)).ToList();
         var table = new Table().AddColumns("image", "deepfake probability", $"verdict (threshold {threshold:F3})");

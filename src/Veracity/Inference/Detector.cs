@@ -1,39 +1,101 @@
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Veracity.Data;
 using Veracity.Training;
 using static TorchSharp.torch;
 
 namespace Veracity.Inference;
 
-/// <summary>A trained model ready to score images: its network, its preprocessing and its decision threshold.</summary>
-public sealed class Detector(CheckpointInfo info, nn.Module<Tensor, Tensor> model) : IDisposable
-{
-    public CheckpointInfo Info { get; } = info;
-    public nn.Module<Tensor, Tensor> Model { get; } = model;
+/// <summary>What runs the network at inference time. Auto picks ONNX Runtime where the backbone can be exported (it is faster on CPU).</summary>
+public enum Engine { Auto, Torch, Onnx }
 
-    public static Detector Load(string checkpoint)
+/// <summary>A trained model ready to score images: its network (TorchSharp or ONNX Runtime), preprocessing and decision threshold.</summary>
+public sealed class Detector : IDisposable
+{
+    readonly nn.Module<Tensor, Tensor>? _model;
+    readonly InferenceSession? _session;
+
+    Detector(CheckpointInfo info, nn.Module<Tensor, Tensor>? model, InferenceSession? session)
     {
-        var (info, model) = Checkpoint.Load(checkpoint);
+        Info = info;
+        _model = model;
+        _session = session;
+    }
+
+    public CheckpointInfo Info { get; }
+    public Engine Engine => _session is null ? Engine.Torch : Engine.Onnx;
+    /// <summary>The TorchSharp network (null when ONNX Runtime runs it).</summary>
+    public nn.Module<Tensor, Tensor>? Model => _model;
+
+    /// <summary>Loads a checkpoint (.ckpt) or an exported model (.onnx).</summary>
+    public static Detector Load(string path, Engine engine = Engine.Auto)
+    {
+        if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            if (engine == Engine.Torch) throw new VeracityException($"{path} is an ONNX model: it runs on ONNX Runtime only");
+            if (!File.Exists(path)) throw new VeracityException($"model not found: {path}");
+            var session = OpenSession(File.ReadAllBytes(path), path);
+            string json = session.ModelMetadata.CustomMetadataMap.GetValueOrDefault(OnnxExport.MetadataKey)
+                ?? throw new VeracityException($"{path} was not exported by Veracity (no {OnnxExport.MetadataKey} metadata)");
+            return new Detector(JsonSerializer.Deserialize<CheckpointInfo>(json)!, null, session);
+        }
+
+        var (info, model) = Checkpoint.Load(path);
         model.eval();
-        return new Detector(info, model);
+        if (engine == Engine.Torch || (engine == Engine.Auto && !OnnxExport.Supports(model)))
+            return new Detector(info, model, null);
+        using (model)
+            return new Detector(info, null, OpenSession(OnnxExport.ToBytes(info, model), path));
+    }
+
+    static InferenceSession OpenSession(byte[] onnx, string path)
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = Environment.ProcessorCount,
+        };
+        try
+        {
+            return new InferenceSession(onnx, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new VeracityException($"{path}: ONNX Runtime cannot load the model ({e.Message})", e);
+        }
     }
 
     public SampleTransform Transform => SampleTransform.Evaluation(Info.ImageSize, Info.ImageSize, Info.Normalize);
 
-    public float[] Score(Tensor images, int tta = 1) => Score(Model, images, tta);
+    public float[] Score(Tensor images, int tta = 1) => Score(Logits, images, tta);
+
+    /// <summary>Scores with a TorchSharp network directly (validation during training).</summary>
+    public static float[] Score(nn.Module<Tensor, Tensor> model, Tensor images, int tta = 1) => Score(model.call, images, tta);
 
     /// <summary>
     /// The deepfake probability (softmax of class 1) of each image, averaged over <paramref name="tta"/> views:
     /// the plain image first, then horizontal, vertical and both flips, repeating.
     /// </summary>
-    public static float[] Score(nn.Module<Tensor, Tensor> model, Tensor images, int tta = 1)
+    static float[] Score(Func<Tensor, Tensor> logits, Tensor images, int tta)
     {
         if (tta < 1) throw new VeracityException("--tta must be at least 1");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         Tensor sum = zeros(images.shape[0]);
         for (int pass = 0; pass < tta; pass++)
-            sum += nn.functional.softmax(model.call(View(images, pass)), 1)[.., 1];
+            sum += nn.functional.softmax(logits(View(images, pass)), 1)[.., 1];
         return (sum / tta).data<float>().ToArray();
+    }
+
+    Tensor Logits(Tensor images)
+    {
+        if (_model is not null) return _model.call(images);
+        float[] pixels = images.contiguous().data<float>().ToArray();
+        int[] dims = images.shape.Select(d => (int)d).ToArray();
+        using var results = _session!.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, new DenseTensor(pixels, dims))]);
+        float[] output = results.Single().AsEnumerable<float>().ToArray();
+        return tensor(output, [images.shape[0], output.Length / images.shape[0]]);
     }
 
     static Tensor View(Tensor images, int pass) => (pass % 4) switch
@@ -44,5 +106,9 @@ public sealed class Detector(CheckpointInfo info, nn.Module<Tensor, Tensor> mode
         _ => images.flip(2, 3),
     };
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        _model?.Dispose();
+        _session?.Dispose();
+    }
 }

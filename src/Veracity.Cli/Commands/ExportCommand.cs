@@ -1,0 +1,29 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Veracity.Inference;
+using Veracity.Training;
+
+namespace Veracity.Cli.Commands;
+
+[Description("Writes a checkpoint as an ONNX model (BatchNorm folded, symbolic batch size) that evaluate, predict and score accept.")]
+public sealed class ExportCommand : Command<ExportCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--model <CKPT>")] public string Model { get; init; } = "";
+        [CommandOption("--out <FILE>")] public string Out { get; init; } = "model.onnx";
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required") : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        var (info, model) = Checkpoint.Load(settings.Model);
+        using (model)
+            Veracity.AtomicFile.WriteAllBytes(settings.Out, OnnxExport.ToBytes(info, model));
+        AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{Path.GetFullPath(settings.Out)}[/] ({info.Backbone}, {info.ImageSize}px input, batch size free)");
+        return 0;
+    }
+}

@@ -1,0 +1,121 @@
+using System.Text.Json;
+using Google.Protobuf;
+using Onnx;
+using Veracity.Models;
+using Veracity.Training;
+using static TorchSharp.torch;
+
+namespace Veracity.Inference;
+
+/// <summary>
+/// Writes a trained ResNet (backbone + head) as an ONNX graph for ONNX Runtime: BatchNorm folded into the
+/// preceding convolutions, a symbolic batch size, the checkpoint's description in the metadata. TorchSharp has no
+/// ONNX exporter, so the graph is assembled node by node from the module's layers.
+/// </summary>
+public static class OnnxExport
+{
+    public const string InputName = "images", OutputName = "logits", MetadataKey = "veracity.checkpoint";
+
+    public static bool Supports(nn.Module model) => model is ResNet;
+
+    public static byte[] ToBytes(CheckpointInfo info, nn.Module<Tensor, Tensor> model)
+    {
+        if (model is not ResNet resnet)
+            throw new VeracityException($"ONNX export supports the resnet18 backbone, not '{info.Backbone}'");
+        var graph = new GraphBuilder();
+        using var _ = no_grad();
+        string x = graph.ConvBn(InputName, resnet.conv1, resnet.bn1, stride: 2, pad: 3);
+        x = graph.Node("Relu", [x]);
+        x = graph.Node("MaxPool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
+        foreach (var block in resnet.Blocks)
+        {
+            long stride = block.conv1.stride[0];
+            string y = graph.Node("Relu", [graph.ConvBn(x, block.conv1, block.bn1, stride, pad: 1)]);
+            y = graph.ConvBn(y, block.conv2, block.bn2, stride: 1, pad: 1);
+            string shortcut = block.downsample_conv is null ? x : graph.ConvBn(x, block.downsample_conv, block.downsample_bn!, stride, pad: 0);
+            x = graph.Node("Relu", [graph.Node("Add", [y, shortcut])]);
+        }
+        x = graph.Node("Flatten", [graph.Node("GlobalAveragePool", [x])], Int("axis", 1));
+        graph.Node("Gemm", [x, graph.Initializer(resnet.fc.weight!), graph.Initializer(resnet.fc.bias!)], [OutputName], Int("transB", 1));
+
+        var model_ = new ModelProto
+        {
+            IrVersion = 7,
+            ProducerName = "Veracity",
+            Graph = graph.Build(info.ImageSize),
+        };
+        model_.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        model_.MetadataProps.Add(new StringStringEntryProto { Key = MetadataKey, Value = JsonSerializer.Serialize(info) });
+        return model_.ToByteArray();
+    }
+
+    static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    static AttributeProto Ints(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
+
+    sealed class GraphBuilder
+    {
+        readonly GraphProto _graph = new() { Name = "veracity" };
+        int _next;
+
+        public string Node(string op, string[] inputs, params AttributeProto[] attributes) =>
+            Node(op, inputs, [$"{op.ToLowerInvariant()}_{_next}"], attributes);
+
+        public string Node(string op, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+        {
+            var node = new NodeProto { OpType = op, Name = $"{op}_{_next++}" };
+            node.Input.AddRange(inputs);
+            node.Output.AddRange(outputs);
+            node.Attribute.AddRange(attributes);
+            _graph.Node.Add(node);
+            return outputs[0];
+        }
+
+        /// <summary>A convolution with its BatchNorm folded in: w·γ/√(σ²+ε) and β − μ·γ/√(σ²+ε).</summary>
+        public string ConvBn(string input, TorchSharp.Modules.Conv2d conv, TorchSharp.Modules.BatchNorm2d bn, long stride, long pad)
+        {
+            using var scope = NewDisposeScope();
+            var scale = bn.weight! / (bn.running_var! + bn.eps).sqrt();
+            var weight = conv.weight! * scale.reshape(-1, 1, 1, 1);
+            var bias = bn.bias! - bn.running_mean! * scale;
+            long k = conv.weight!.shape[2];
+            return Node("Conv", [input, Initializer(weight), Initializer(bias)],
+                Ints("kernel_shape", k, k), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad));
+        }
+
+        public string Initializer(Tensor value)
+        {
+            string name = $"w{_next++}";
+            var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+            proto.Dims.AddRange(value.shape);
+            proto.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(
+                value.contiguous().data<float>().ToArray().AsSpan()));
+            _graph.Initializer.Add(proto);
+            return name;
+        }
+
+        public GraphProto Build(int imageSize)
+        {
+            _graph.Input.Add(Value(InputName, "N", 3, imageSize, imageSize));
+            _graph.Output.Add(Value(OutputName, "N", Backbones.Classes));
+            return _graph;
+        }
+
+        static ValueInfoProto Value(string name, string batch, params long[] dims)
+        {
+            var shape = new TensorShapeProto();
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = batch });
+            foreach (long d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+            return new ValueInfoProto
+            {
+                Name = name,
+                Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+            };
+        }
+    }
+}
