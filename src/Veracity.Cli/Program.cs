@@ -13,6 +13,7 @@ app.Configure(config =>
         .WithDescription("Generate a SYNTHETIC labelled dataset (procedural scenes and manipulated copies) in the competition layout.");
     config.AddCommand<StatsCommand>("stats")
         .WithDescription("Check a labelled image folder: counts, class balance, missing/unlabelled files, sizes, formats, decode failures.");
+    config.AddCommand<PrepareCommand>("prepare").WithDescription("Write a pre-scaled, lossless copy of a data set for faster training.");
     config.AddCommand<ModelsCommand>("models").WithDescription("List the backbones and their starting weights.");
     config.AddCommand<TrainCommand>("train").WithDescription("Fine-tune a detector (presets: seed = the reference baseline, default = the team's recipe).");
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("ROC AUC, TPR@FPR 1e-3, AP, EER, accuracy, log-loss; ROC and score plots.");

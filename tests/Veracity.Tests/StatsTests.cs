@@ -98,3 +98,34 @@ public class StatsTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         Assert.DoesNotContain("   at ", result.All);
     }
 }
+
+public class PrepareTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
+{
+    [Fact]
+    public void Prepared_copy_holds_the_pixels_training_sees_and_resumes()
+    {
+        using var dir = new TempDir();
+        var summary = Prepare.Run(data.TrainLabels, data.TrainImages, 32, dir.Path);
+        Assert.Equal((36, 0, 0), (summary.Written, summary.UpToDate, summary.Failures.Count));
+        Assert.Equal(LabelFile.ReadLabels(data.TrainLabels), LabelFile.ReadLabels(summary.LabelFile));
+
+        var decoder = new ImageDecoder();
+        string prepared = Path.Combine(dir.Path, "trainset");
+        foreach (var row in LabelFile.ReadLabels(data.TrainLabels).Take(5))
+            Assert.Equal(decoder.Decode(Path.Combine(data.TrainImages, row.Name), 32, 32).Pixels,
+                decoder.Decode(Path.Combine(prepared, row.Name), 32, 32).Pixels);
+
+        var again = Prepare.Run(data.TrainLabels, data.TrainImages, 32, dir.Path);
+        Assert.Equal((0, 36), (again.Written, again.UpToDate));
+    }
+
+    [Fact]
+    public void Broken_images_are_reported_and_left_out()
+    {
+        using var dir = new TempDir();
+        var (labels, images) = StatsTests.BrokenSet(dir);
+        var summary = Prepare.Run(labels, images, 32, Path.Combine(dir.Path, "out"));
+        Assert.Equal(["missing.jpg", "text.jpg", "truncated.jpg", "zero.jpg"], summary.Failures.Select(f => f.Name));
+        Assert.Equal(["good.jpg", "real/sub.png"], LabelFile.ReadLabels(summary.LabelFile).Select(r => r.Name));
+    }
+}

@@ -147,6 +147,23 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     }
 
     [Fact]
+    public void Training_on_a_prepared_copy_gives_the_same_model()
+    {
+        using var dir = new TempDir();
+        var train = Prepare.Run(Data.TrainLabels, Data.TrainImages, Tiny.ImageSize, Path.Combine(dir.Path, "prepared"));
+        var val = Prepare.Run(Data.ValLabels!, Data.ValImages!, Tiny.ImageSize, Path.Combine(dir.Path, "prepared"));
+        var prepared = new TrainData(train.LabelFile, Path.Combine(dir.Path, "prepared", "trainset"),
+            val.LabelFile, Path.Combine(dir.Path, "prepared", "valset"), 0.1);
+
+        var config = Tiny with { Epochs = 1 };
+        var a = Trainer.Train(config, Data, Path.Combine(dir.Path, "original"), new RecordingObserver());
+        var b = Trainer.Train(config, prepared, Path.Combine(dir.Path, "copy"), new RecordingObserver());
+        double maxDiff = Weights(a.LastCheckpoint).Zip(Weights(b.LastCheckpoint)).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff < 1e-5, $"weights differ by up to {maxDiff}");
+        Assert.Equal(a.Epochs[0].ValAuc, b.Epochs[0].ValAuc);
+    }
+
+    [Fact]
     public void Checkpoint_loading_says_what_does_not_fit()
     {
         using var dir = new TempDir();
