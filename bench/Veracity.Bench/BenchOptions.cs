@@ -4,6 +4,8 @@ namespace Veracity.Bench;
 
 sealed class BenchOptions(string[] args)
 {
+    public string String(string name, string fallback) => Get(name) ?? fallback;
+
     public int Int(string name, int fallback) => Get(name) is { } value ? int.Parse(value) : fallback;
 
     public int[] Ints(string name, int[] fallback) =>

@@ -1,6 +1,7 @@
 // Benchmarks that print figures (they are not tests):
 //   dotnet run --project bench/Veracity.Bench -c Release -- decode [--count N] [--size S] [--target T] [--seconds K]
 //   dotnet run --project bench/Veracity.Bench -c Release -- model [--sizes 128,224,256] [--batch B] [--seconds K]
+//   dotnet run --project bench/Veracity.Bench -c Release -- torch-weights --out DIR   (starting weights for the Python peer)
 using Veracity.Bench;
 
 string mode = args.FirstOrDefault() ?? "decode";
@@ -10,8 +11,9 @@ switch (mode)
 {
     case "decode": DecodeBench.Run(options); break;
     case "model": ModelBench.Run(options); break;
+    case "torch-weights": TorchWeights.Run(options); break;
     default:
-        Console.Error.WriteLine("usage: Veracity.Bench decode|model [options]");
+        Console.Error.WriteLine("usage: Veracity.Bench decode|model|torch-weights [options]");
         return 2;
 }
 return 0;

@@ -11,6 +11,7 @@ namespace Veracity.Training;
 public sealed record TrainData(string TrainLabels, string TrainImages, string? ValLabels, string? ValImages, double ValFraction);
 
 /// <summary>Validation figures after one epoch, as written to metrics.jsonl.</summary>
+/// <remarks>ValLoss (mean cross-entropy of the softmax) and ValLogLoss are the same figure under both names the tools use.</remarks>
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate, double ImagesPerSecond,
     double ValLoss, double ValAccuracy, double? ValAuc, double? ValAp, double? ValEer, double? EerThreshold, double ValLogLoss);
 
