@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Veracity.Data;
@@ -131,7 +132,9 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
             try
             {
                 int n = Indices.Length;
-                var images = tensor(Pixels.AsSpan(0, n * transform.FloatCount).ToArray(), [n, 3, transform.Height, transform.Width]);
+                // One copy straight into the tensor's memory: no per-batch managed array for the GC to chase.
+                var images = empty(n, 3, transform.Height, transform.Width);
+                MemoryMarshal.AsBytes(Pixels.AsSpan(0, n * transform.FloatCount)).CopyTo(images.bytes);
                 return new Batch(images, tensor(Labels, [n]), Indices, Failures);
             }
             finally

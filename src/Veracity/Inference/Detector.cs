@@ -91,7 +91,7 @@ public sealed class Detector : IDisposable
     Tensor Logits(Tensor images)
     {
         if (_model is not null) return _model.call(images);
-        float[] pixels = images.contiguous().data<float>().ToArray();
+        float[] pixels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(images.contiguous().bytes).ToArray();
         int[] dims = images.shape.Select(d => (int)d).ToArray();
         using var results = _session!.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, new DenseTensor(pixels, dims))]);
         float[] output = results.Single().AsEnumerable<float>().ToArray();
