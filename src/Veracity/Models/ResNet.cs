@@ -26,12 +26,21 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <remarks>
+    /// Intermediates are disposed as soon as they are used: autograd keeps what it needs on the native side, and
+    /// letting the managed handles wait for the step's dispose scope raised training's peak memory.
+    /// </remarks>
     public override Tensor forward(Tensor x)
     {
-        var y = functional.relu(bn1.call(conv1.call(x)));
-        y = bn2.call(conv2.call(y));
-        var shortcut = downsample_conv is null ? x : downsample_bn!.call(downsample_conv.call(x));
-        return functional.relu(y + shortcut);
+        using var c1 = conv1.call(x);
+        using var b1 = bn1.call(c1);
+        using var r1 = functional.relu(b1);
+        using var c2 = conv2.call(r1);
+        using var b2 = bn2.call(c2);
+        using var projected = downsample_conv is null ? null : downsample_conv.call(x);
+        using var shortcut = projected is null ? null : downsample_bn!.call(projected);
+        using var sum = b2 + (shortcut ?? x);
+        return functional.relu(sum);
     }
 }
 
@@ -72,11 +81,21 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <summary>The pooled 512-d feature vector, N×512.</summary>
     public Tensor Features(Tensor x)
     {
-        x = functional.relu(bn1.call(conv1.call(x)));
-        x = functional.max_pool2d(x, 3, stride: 2, padding: 1);
-        x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
-        return functional.adaptive_avg_pool2d(x, 1).flatten(1);
+        using var c1 = conv1.call(x);
+        using var b1 = bn1.call(c1);
+        using var r1 = functional.relu(b1);
+        using var pooled = functional.max_pool2d(r1, 3, stride: 2, padding: 1);
+        using var s1 = layer1.call(pooled);
+        using var s2 = layer2.call(s1);
+        using var s3 = layer3.call(s2);
+        using var s4 = layer4.call(s3);
+        using var averaged = functional.adaptive_avg_pool2d(s4, 1);
+        return averaged.flatten(1);
     }
 
-    public override Tensor forward(Tensor x) => fc.call(Features(x));
+    public override Tensor forward(Tensor x)
+    {
+        using var features = Features(x);
+        return fc.call(features);
+    }
 }
