@@ -37,8 +37,7 @@ public sealed record DatasetReport(
         Action<int>? startChecking = null, Action? fileChecked = null)
     {
         var rows = Data.LabelFile.ReadLabels(labelFile);
-        if (!Directory.Exists(imageFolder))
-            throw new VeracityException($"image folder not found: {imageFolder}");
+        ImagePaths.RequireFolder(imageFolder);
 
         var onDisk = new HashSet<string>(StringComparer.Ordinal);
         foreach (string file in Directory.EnumerateFiles(imageFolder, "*", new EnumerationOptions { RecurseSubdirectories = true }))

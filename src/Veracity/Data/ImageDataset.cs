@@ -23,8 +23,7 @@ public sealed class ImageDataset
     public static ImageDataset FromLabelFile(string labelFile, string imageRoot, SampleTransform transform, int? limit = null)
     {
         var rows = LabelFile.ReadLabels(labelFile);
-        if (!Directory.Exists(imageRoot))
-            throw new VeracityException($"image folder not found: {imageRoot}");
+        ImagePaths.RequireFolder(imageRoot);
         return new ImageDataset(imageRoot, limit is int n ? rows.Take(n).ToList() : rows, transform);
     }
 

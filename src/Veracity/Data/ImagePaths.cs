@@ -16,6 +16,12 @@ public static class ImagePaths
             throw error($"img_name '{name}' contains '..'; names must stay inside the image folder");
     }
 
+    /// <summary>Fails with a clear message when the image folder does not exist.</summary>
+    public static void RequireFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new VeracityException($"image folder not found: {folder}");
+    }
+
     /// <summary>The full path of <paramref name="name"/> under <paramref name="root"/>, refusing anything outside it.</summary>
     public static string Resolve(string root, string name)
     {

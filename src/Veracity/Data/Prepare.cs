@@ -17,7 +17,7 @@ public static class Prepare
     {
         if (size < 16) throw new VeracityException("--size must be at least 16");
         var rows = Data.LabelFile.ReadLabels(labelFile);
-        if (!Directory.Exists(images)) throw new VeracityException($"image folder not found: {images}");
+        ImagePaths.RequireFolder(images);
         string outImages = Path.Combine(outDir, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(images))));
         if (Path.GetFullPath(outImages) == Path.GetFullPath(images))
             throw new VeracityException("--out must not be the folder that holds the images");

@@ -22,7 +22,7 @@ public static class Prediction
     /// <summary>Image files under <paramref name="folder"/> (recursively), as sorted relative names.</summary>
     public static IReadOnlyList<string> ListImages(string folder)
     {
-        if (!Directory.Exists(folder)) throw new VeracityException($"image folder not found: {folder}");
+        ImagePaths.RequireFolder(folder);
         return Directory.EnumerateFiles(folder, "*", new EnumerationOptions { RecurseSubdirectories = true })
             .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
             .Select(f => Path.GetRelativePath(folder, f).Replace(Path.DirectorySeparatorChar, '/'))

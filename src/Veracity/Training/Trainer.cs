@@ -233,7 +233,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     {
         IReadOnlyList<LabelRow> Head(IReadOnlyList<LabelRow> rows) => config.Limit is int n ? rows.Take(n).ToList() : rows;
         foreach (string folder in new[] { data.TrainImages, data.ValImages }.OfType<string>())
-            if (!Directory.Exists(folder)) throw new VeracityException($"image folder not found: {folder}");
+            ImagePaths.RequireFolder(folder);
         var train = Head(LabelFile.ReadLabels(data.TrainLabels));
         if (data.ValLabels is not null)
             return (train, Head(LabelFile.ReadLabels(data.ValLabels)));
