@@ -38,14 +38,8 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         string? manipulations, Engine engine = Engine.Auto)
     {
         using var detector = Detector.Load(model, engine);
-        EvaluationReport report = null!;
-        Ui.Progress().Start(progress =>
-        {
-            ProgressTask? task = null;
-            report = Evaluator.Run(detector, model, labels, images, tta, batchSize, workers, manipulations,
-                n => task = progress.AddTask($"Scoring (TTA {tta}, {detector.Engine})", maxValue: n), () => task?.Increment(1));
-        });
-        return report;
+        return Ui.Counted($"Scoring (TTA {tta}, {detector.Engine})", (start, step) =>
+            Evaluator.Run(detector, model, labels, images, tta, batchSize, workers, manipulations, start, step));
     }
 
     /// <summary>synth writes X_manipulations.txt beside X_label.txt.</summary>

@@ -39,13 +39,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         int workers, OnError mode, string outFile, Engine engine = Engine.Auto)
     {
         using var detector = Detector.Load(model, engine);
-        PredictionResult result = null!;
-        Ui.Progress().Start(progress =>
-        {
-            ProgressTask? task = null;
-            result = Prediction.Run(detector, images, names.Select((n, i) => new LabelRow(n, -1, i + 2)).ToList(), tta, batchSize, workers, mode,
-                n => task = progress.AddTask($"Predicting (TTA {tta}, {detector.Engine})", maxValue: n), () => task?.Increment(1));
-        });
+        var rows = names.Select((n, i) => new LabelRow(n, -1, i + 2)).ToList();
+        var result = Ui.Counted($"Predicting (TTA {tta}, {detector.Engine})", (start, step) =>
+            Prediction.Run(detector, images, rows, tta, batchSize, workers, mode, start, step));
         return (Prediction.WriteSubmission(outFile, result, mode), result.Failures);
     }
 }

@@ -23,13 +23,8 @@ public sealed class PrepareCommand : Command<PrepareCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        PrepareSummary summary = null!;
-        Ui.Progress().Start(progress =>
-        {
-            ProgressTask? task = null;
-            summary = Prepare.Run(settings.Labels, settings.Images, settings.Size, settings.Out,
-                n => task = progress.AddTask($"Preparing {settings.Size}px copies", maxValue: Math.Max(1, n)), () => task?.Increment(1));
-        });
+        var summary = Ui.Counted($"Preparing {settings.Size}px copies", (start, step) =>
+            Prepare.Run(settings.Labels, settings.Images, settings.Size, settings.Out, start, step));
         AnsiConsole.MarkupLineInterpolated($"Wrote {summary.Written} images, kept {summary.UpToDate} up to date; labels in [bold]{summary.LabelFile}[/]");
         if (summary.Failures.Count == 0) return 0;
         AnsiConsole.MarkupLineInterpolated($"[red]{summary.Failures.Count} image(s) could not be prepared[/] (left out of the label file):");

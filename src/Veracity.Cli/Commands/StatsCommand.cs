@@ -33,20 +33,11 @@ public sealed class StatsCommand : Command<StatsCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        DatasetReport report;
-        if (settings.Json)
-            report = DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample);
-        else
-        {
-            report = null!;
-            Ui.Progress().Start(progress =>
-            {
-                ProgressTask? task = null;
-                report = DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample,
-                    startChecking: n => task = progress.AddTask("Decoding images", maxValue: Math.Max(n, 1)),
-                    fileChecked: () => task?.Increment(1));
-            });
-        }
+        // --json output stays clean: no progress bar around it.
+        var report = settings.Json
+            ? DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample)
+            : Ui.Counted("Decoding images", (start, step) =>
+                DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample, startChecking: start, fileChecked: step));
 
         if (settings.Json)
             Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
