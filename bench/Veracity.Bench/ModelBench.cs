@@ -9,6 +9,7 @@ static class ModelBench
     public static void Run(BenchOptions options)
     {
         int batchSize = options.Int("--batch", 32), seconds = options.Int("--seconds", 20);
+        string modes = options.String("--modes", "train,inference");
         Console.WriteLine($"libtorch threads: {get_num_threads()}; batch {batchSize}; resnet18 (blocks [2,2,2,3]), ImageNet weights");
         foreach (int size in options.Ints("--sizes", [128, 224, 256]))
         {
@@ -17,25 +18,34 @@ static class ModelBench
             using var images = randn(batchSize, 3, size, size);
             using var labels = randint(0, 2, [batchSize], dtype: ScalarType.Int64);
 
-            model.train();
-            BenchOptions.Report($"train {size}px (forward+backward+Adam)", seconds, () =>
-            {
-                using var scope = NewDisposeScope();
-                var loss = nn.functional.cross_entropy(model.call(images), labels);
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-                return batchSize;
-            });
-
-            model.eval();
-            BenchOptions.Report($"inference {size}px (no grad)", seconds, () =>
-            {
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                model.call(images);
-                return batchSize;
-            });
+            if (modes.Contains("train")) Train(model, optimizer, images, labels, size, seconds);
+            if (modes.Contains("inference")) Infer(model, images, size, seconds);
         }
+    }
+
+    static void Train(ResNet model, optim.Optimizer optimizer, Tensor images, Tensor labels, int size, int seconds)
+    {
+        model.train();
+        BenchOptions.Report($"train {size}px (forward+backward+Adam)", seconds, () =>
+        {
+            using var scope = NewDisposeScope();
+            var loss = nn.functional.cross_entropy(model.call(images), labels);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            return (int)images.shape[0];
+        });
+    }
+
+    static void Infer(ResNet model, Tensor images, int size, int seconds)
+    {
+        model.eval();
+        BenchOptions.Report($"inference {size}px (no grad)", seconds, () =>
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            model.call(images);
+            return (int)images.shape[0];
+        });
     }
 }

@@ -1,9 +1,11 @@
 // Benchmarks that print figures (they are not tests):
 //   dotnet run --project bench/Veracity.Bench -c Release -- decode [--count N] [--size S] [--target T] [--seconds K]
-//   dotnet run --project bench/Veracity.Bench -c Release -- model [--sizes 128,224,256] [--batch B] [--seconds K]
+//   dotnet run --project bench/Veracity.Bench -c Release -- model [--sizes 128,224,256] [--batch B] [--seconds K] [--modes train,inference]
 //   dotnet run --project bench/Veracity.Bench -c Release -- torch-weights --out DIR   (starting weights for the Python peer)
+using Veracity;
 using Veracity.Bench;
 
+NativeHeap.LimitFragmentation();
 string mode = args.FirstOrDefault() ?? "decode";
 var options = new BenchOptions(args.Skip(1).ToArray());
 Console.WriteLine($"CPU: {BenchOptions.CpuModel()}, {Environment.ProcessorCount} logical cores; .NET {Environment.Version}");

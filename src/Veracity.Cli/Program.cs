@@ -3,6 +3,7 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using Veracity.Cli.Commands;
 
+NativeHeap.LimitFragmentation();
 var app = new CommandApp();
 app.Configure(config =>
 {
