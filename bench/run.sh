@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: Veracity against the reference baseline in PyTorch (Debian python3-torch 1.13.1),
 # same data, same ResNet layout, same starting weights, same recipe (the seed preset), 2 threads each.
-# Every phase runs as its own process and is timed whole (start-up included) with /usr/bin/time.
-#   bench/run.sh [--quick] [WORKDIR]
-# --quick: 200 training images for 1 epoch, 100 validation, 200 to predict (a few minutes).
-# Full: the reference workload: --limit 1000, 2 epochs, 1000 validation, 5000 to predict (about an hour).
+# Every phase runs as its own process and is timed whole (start-up included) with /usr/bin/time; the two sides
+# alternate phase by phase, and --repeat N runs everything N times (the order flips every repetition).
+#   bench/run.sh [--quick] [--repeat N] [--source-size PX] [--prepare] [WORKDIR]
+# --quick: 200 training images for 1 epoch, 100 validation, 200 to predict (a few minutes per repetition).
+# Full: the reference workload: --limit 1000, 2 epochs, 1000 validation, 5000 to predict with TTA 1; TTA 4 runs
+#   on the first 1000 of those (about 25 minutes per repetition).
+# --source-size: side of the synthetic JPEGs (default 512; 1024 for camera-sized inputs).
+# --prepare: also time `veracity prepare` and Veracity's training on the pre-scaled copy.
+# Memory over long predictions: a small 64-px checkpoint scores 10,000 and 50,000 images (links to the test
+# images; 1,000 and 5,000 with --quick) and each run's peak RSS is reported.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-quick=0
-if [ "${1:-}" = "--quick" ]; then quick=1; shift; fi
-work="${1:-$root/runs/bench}"
+quick=0 repeat=1 source=512 prepare=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; shift ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --source-size) source=$2; shift 2 ;;
+    --prepare) prepare=1; shift ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+work="${1:-$root/runs/bench-$source}"
 mkdir -p "$work"
 
 if ! /usr/bin/python3 -c "import torch, torchvision, PIL" 2>/dev/null; then
@@ -18,52 +33,87 @@ if ! /usr/bin/python3 -c "import torch, torchvision, PIL" 2>/dev/null; then
 fi
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 
-if [ $quick = 1 ]; then train=200; val=100; test=200; epochs=1; else train=1000; val=1000; test=5000; epochs=2; fi
+if [ $quick = 1 ]; then train=200; val=100; test=200; tta4=200; epochs=1; rss_counts="1000 5000"
+else train=1000; val=1000; test=5000; tta4=1000; epochs=2; rss_counts="10000 50000"; fi
 size=256
 dotnet build "$root/Veracity.slnx" -c Release -v quiet -nologo >/dev/null
 veracity=(dotnet "$root/src/Veracity.Cli/bin/Release/net10.0/linux-x64/Veracity.Cli.dll")
+bench=(dotnet "$root/bench/Veracity.Bench/bin/Release/net10.0/linux-x64/Veracity.Bench.dll")
+peer=(env OMP_NUM_THREADS=2 /usr/bin/python3 "$root/bench/reference_baseline.py" --threads 2 --workers 2)
 
 data="$work/data"
-if [ ! -f "$data/valset_label.txt" ]; then
+if [ ! -f "$work/test/tta4_list.txt" ]; then
   total=$(( train + val ))
-  "${veracity[@]}" synth --out "$data" --count "$total" --size 512 --seed 1 --val-fraction "$(python3 -c "print($val/$total)")" >/dev/null
-  "${veracity[@]}" synth --out "$work/test" --count "$test" --size 512 --seed 2 --val-fraction 0 >/dev/null
+  "${veracity[@]}" synth --out "$data" --count "$total" --size "$source" --seed 1 --val-fraction "$(python3 -c "print($val/$total)")" >/dev/null
+  "${veracity[@]}" synth --out "$work/test" --count "$test" --size "$source" --seed 2 --val-fraction 0 >/dev/null
+  head -n $(( tta4 + 1 )) "$work/test/trainset_label.txt" > "$work/test/tta4_list.txt"
 fi
-dotnet run --project "$root/bench/Veracity.Bench" -c Release --no-build -- torch-weights --out "$work/peer-weights" >/dev/null
+"${bench[@]}" torch-weights --out "$work/peer-weights" >/dev/null
+
+# Figures without a peer: the model alone on random batches, and the data pipeline alone (no model).
+"${bench[@]}" model --sizes 224,256 --batch 40 --seconds 20 | tee "$work/model-only.txt"
+"${bench[@]}" pipeline --labels "$data/trainset_label.txt" --images "$data/trainset" --sizes 224,256 --limit "$train" | tee "$work/pipeline-only.txt"
 
 # timed NAME COMMAND...: runs the command under /usr/bin/time, keeps its output in $work/NAME.log
 timed() {
   local name=$1; shift
+  echo "  $name" >&2
   /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.log" 2>&1
 }
 
 common=(--train-labels "$data/trainset_label.txt" --train-images "$data/trainset" --val-labels "$data/valset_label.txt" --val-images "$data/valset")
-rm -rf "$work/veracity-run"
-timed veracity-train "${veracity[@]}" train --preset seed --epochs "$epochs" --limit "$train" --image-size $size --workers 2 --out "$work/veracity-run" "${common[@]}"
-timed peer-train env OMP_NUM_THREADS=2 /usr/bin/python3 "$root/bench/reference_baseline.py" --phase train --epochs "$epochs" --limit "$train" \
-  --image-size $size --threads 2 --workers 2 --weights "$work/peer-weights" --model-out "$work/peer.pt" "${common[@]}"
-timed veracity-evaluate "${veracity[@]}" evaluate --model "$work/veracity-run/best.ckpt" --labels "$data/valset_label.txt" --images "$data/valset" --out "$work/veracity-eval"
-timed peer-evaluate /usr/bin/python3 "$root/bench/reference_baseline.py" --phase predict --model "$work/peer.pt" --labels "$data/valset_label.txt" \
-  --images "$data/valset" --threads 2 --workers 2 --out "$work/peer-val.csv"
-for tta in 1 4; do
-  timed "veracity-predict-tta$tta" "${veracity[@]}" predict --model "$work/veracity-run/best.ckpt" --images "$work/test/trainset" --tta $tta --out "$work/veracity-submit-$tta.csv"
-  timed "peer-predict-tta$tta" /usr/bin/python3 "$root/bench/reference_baseline.py" --phase predict --model "$work/peer.pt" --images "$work/test/trainset" \
-    --tta $tta --threads 2 --workers 2 --out "$work/peer-submit-$tta.csv"
+veracity_phase() { # PHASE REP
+  local run="$work/veracity-run-$2"
+  case $1 in
+    train) rm -rf "$run"; timed "veracity-train.$2" "${veracity[@]}" train --preset seed --epochs "$epochs" --limit "$train" \
+      --image-size $size --workers 2 --out "$run" "${common[@]}" ;;
+    evaluate) timed "veracity-evaluate.$2" "${veracity[@]}" evaluate --model "$run/best.ckpt" --labels "$data/valset_label.txt" \
+      --images "$data/valset" --out "$work/veracity-eval-$2" ;;
+    predict-tta1) timed "veracity-predict-tta1.$2" "${veracity[@]}" predict --model "$run/best.ckpt" --images "$work/test/trainset" \
+      --tta 1 --out "$work/veracity-submit-tta1-$2.csv" ;;
+    predict-tta4) timed "veracity-predict-tta4.$2" "${veracity[@]}" predict --model "$run/best.ckpt" --images "$work/test/trainset" \
+      --list "$work/test/tta4_list.txt" --tta 4 --out "$work/veracity-submit-tta4-$2.csv" ;;
+  esac
+}
+peer_phase() { # PHASE REP
+  case $1 in
+    train) timed "peer-train.$2" "${peer[@]}" --phase train --epochs "$epochs" --limit "$train" --image-size $size \
+      --weights "$work/peer-weights" --model-out "$work/peer-$2.pt" "${common[@]}" ;;
+    evaluate) timed "peer-evaluate.$2" "${peer[@]}" --phase predict --model "$work/peer-$2.pt" --labels "$data/valset_label.txt" \
+      --images "$data/valset" --out "$work/peer-val-$2.csv" ;;
+    predict-tta1) timed "peer-predict-tta1.$2" "${peer[@]}" --phase predict --model "$work/peer-$2.pt" --images "$work/test/trainset" \
+      --tta 1 --out "$work/peer-submit-tta1-$2.csv" ;;
+    predict-tta4) timed "peer-predict-tta4.$2" "${peer[@]}" --phase predict --model "$work/peer-$2.pt" --images "$work/test/trainset" \
+      --labels "$work/test/tta4_list.txt" --tta 4 --out "$work/peer-submit-tta4-$2.csv" ;;
+  esac
+}
+
+for rep in $(seq 1 "$repeat"); do
+  echo "repetition $rep of $repeat" >&2
+  for phase in train evaluate predict-tta1 predict-tta4; do
+    if [ $(( rep % 2 )) = 1 ]; then veracity_phase $phase $rep; peer_phase $phase $rep
+    else peer_phase $phase $rep; veracity_phase $phase $rep; fi
+  done
+  if [ $prepare = 1 ]; then
+    rm -rf "$work/prepared" "$work/veracity-prepared-run"
+    timed "veracity-prepare.$rep" "${veracity[@]}" prepare --labels "$data/trainset_label.txt" --images "$data/trainset" --size $size \
+      --out "$work/prepared"
+    timed "veracity-train-prepared.$rep" "${veracity[@]}" train --preset seed --epochs "$epochs" --limit "$train" --image-size $size \
+      --workers 2 --out "$work/veracity-prepared-run" --train-labels "$work/prepared/trainset_label.txt" --train-images "$work/prepared/trainset" \
+      --val-labels "$data/valset_label.txt" --val-images "$data/valset"
+  fi
 done
 
-/usr/bin/python3 - "$work" $train $epochs $val $test <<'PY'
-import json, sys
-work, train, epochs, val, test = sys.argv[1], *map(int, sys.argv[2:])
-def run(name):
-    wall, rss = open(f"{work}/{name}.time").read().split()[-2:]
-    return float(wall), int(rss) / 1024
-phases = [("train", train * epochs), ("evaluate", val), ("predict-tta1", test), ("predict-tta4", test * 4)]
-print(f"{'phase':<14}{'Veracity img/s':>16}{'PyTorch img/s':>15}{'ratio':>8}{'Veracity s':>12}{'PyTorch s':>11}{'Veracity MiB':>14}{'PyTorch MiB':>13}")
-for phase, images in phases:
-    (vw, vr), (pw, pr) = run(f"veracity-{phase}"), run(f"peer-{phase}")
-    print(f"{phase:<14}{images / vw:>16.2f}{images / pw:>15.2f}{pw / vw:>8.2f}{vw:>12.1f}{pw:>11.1f}{vr:>14.0f}{pr:>13.0f}")
-auc_v = [json.loads(l).get("ValAuc") for l in open(f"{work}/veracity-run/metrics.jsonl")]
-auc_p = json.loads(open(f"{work}/peer-train.log").read().strip().splitlines()[-1])["val_auc"]
-print(f"validation AUC per epoch: Veracity {auc_v}, PyTorch {auc_p}")
-print("img/s = images processed / whole-process wall seconds (start-up included); ratio = PyTorch wall / Veracity wall")
-PY
+# Flat memory over long predictions: the same 64-px checkpoint over N links to the test images, for each N.
+rm -rf "$work/rss-model"
+"${veracity[@]}" train --preset seed --epochs 1 --limit 80 --image-size 64 --out "$work/rss-model" "${common[@]}" >/dev/null
+for n in $rss_counts; do
+  rm -rf "$work/rss-$n" && mkdir -p "$work/rss-$n"
+  /usr/bin/python3 -c "import os, sys; src = sorted(os.listdir(sys.argv[1])); [os.symlink(os.path.join(sys.argv[1], src[i % len(src)]), os.path.join(sys.argv[2], f'{i:06d}.jpg')) for i in range(int(sys.argv[3]))]" \
+    "$work/test/trainset" "$work/rss-$n" "$n"
+  timed "veracity-predict-rss-$n.1" "${veracity[@]}" predict --model "$work/rss-model/best.ckpt" --images "$work/rss-$n" --out "$work/rss-$n.csv"
+  rm -rf "$work/rss-$n"
+done
+
+/usr/bin/python3 "$root/bench/report.py" "$work" --repeat "$repeat" --train $train --epochs $epochs --val $val --test $test \
+  --tta4 $tta4 --size $size --source-size "$source" --prepare $prepare --rss-counts ${rss_counts// /,} | tee "$work/report.md"

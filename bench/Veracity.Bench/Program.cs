@@ -1,6 +1,7 @@
 // Benchmarks that print figures (they are not tests):
 //   dotnet run --project bench/Veracity.Bench -c Release -- decode [--count N] [--size S] [--target T] [--seconds K]
 //   dotnet run --project bench/Veracity.Bench -c Release -- model [--sizes 128,224,256] [--batch B] [--seconds K] [--modes train,inference]
+//   dotnet run --project bench/Veracity.Bench -c Release -- pipeline --labels F --images D [--sizes 224,256] [--preset seed] [--workers W] [--limit N]
 //   dotnet run --project bench/Veracity.Bench -c Release -- torch-weights --out DIR   (starting weights for the Python peer)
 using Veracity;
 using Veracity.Bench;
@@ -13,9 +14,10 @@ switch (mode)
 {
     case "decode": DecodeBench.Run(options); break;
     case "model": ModelBench.Run(options); break;
+    case "pipeline": PipelineBench.Run(options); break;
     case "torch-weights": TorchWeights.Run(options); break;
     default:
-        Console.Error.WriteLine("usage: Veracity.Bench decode|model|torch-weights [options]");
+        Console.Error.WriteLine("usage: Veracity.Bench decode|model|pipeline|torch-weights [options]");
         return 2;
 }
 return 0;

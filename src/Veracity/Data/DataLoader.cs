@@ -26,7 +26,7 @@ public sealed class Batch(Tensor images, Tensor labels, int[] indices, IReadOnly
 public sealed record LoaderOptions(int BatchSize = 40, bool Shuffle = false, int Seed = 0, int Workers = 2, int Prefetch = 0,
     bool DropLast = false, bool TolerateUnreadable = false)
 {
-    public int QueueDepth => Prefetch > 0 ? Prefetch : Math.Max(2, 2 * Workers);
+    public int QueueDepth => Prefetch > 0 ? Prefetch : Math.Max(2, Workers);
 }
 
 /// <summary>

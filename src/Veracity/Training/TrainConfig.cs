@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Veracity.Data;
 
 namespace Veracity.Training;
 
@@ -39,6 +40,20 @@ public sealed record TrainConfig
     public double JpegProbability { get; init; }
     public double MixupAlpha { get; init; }
     public double CutmixAlpha { get; init; }
+
+    /// <summary>The training-time augmentations this configuration asks for, in the order they apply.</summary>
+    public List<IImageTransform> TrainAugmentations()
+    {
+        var list = new List<IImageTransform>();
+        if (RandomResizedCropMinScale > 0) list.Add(new RandomResizedCrop(RandomResizedCropMinScale));
+        if (HorizontalFlip) list.Add(new RandomHorizontalFlip());
+        if (VerticalFlip) list.Add(new RandomVerticalFlip());
+        if (RotationDegrees > 0) list.Add(new RandomRotation(RotationDegrees));
+        if (ColorJitter > 0) list.Add(new ColorJitter(ColorJitter));
+        if (BlurProbability > 0) list.Add(new RandomGaussianBlur(BlurProbability));
+        if (JpegProbability > 0) list.Add(new RandomJpeg(JpegProbability));
+        return list;
+    }
 
     /// <summary>The reference baseline, number for number (normalisation follows the backbone's weights).</summary>
     public static TrainConfig SeedPreset { get; } = new()

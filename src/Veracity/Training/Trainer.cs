@@ -67,7 +67,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     {
         var spec = Backbones.Get(config.Model);
         var (trainRows, valRows) = LoadRows();
-        var augmentations = Augmentations();
+        var augmentations = config.TrainAugmentations();
         var train = new DataLoader(new ImageDataset(data.TrainImages, trainRows,
                 new SampleTransform(config.ImageSize, config.ImageSize, augmentations, spec.Normalize)),
             new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers));
@@ -215,19 +215,6 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         "adamw" => optim.AdamW(model.parameters(), config.LearningRate, weight_decay: config.WeightDecay),
         _ => optim.SGD(model.parameters(), config.LearningRate, momentum: 0.9, weight_decay: config.WeightDecay),
     };
-
-    List<IImageTransform> Augmentations()
-    {
-        var list = new List<IImageTransform>();
-        if (config.RandomResizedCropMinScale > 0) list.Add(new RandomResizedCrop(config.RandomResizedCropMinScale));
-        if (config.HorizontalFlip) list.Add(new RandomHorizontalFlip());
-        if (config.VerticalFlip) list.Add(new RandomVerticalFlip());
-        if (config.RotationDegrees > 0) list.Add(new RandomRotation(config.RotationDegrees));
-        if (config.ColorJitter > 0) list.Add(new ColorJitter(config.ColorJitter));
-        if (config.BlurProbability > 0) list.Add(new RandomGaussianBlur(config.BlurProbability));
-        if (config.JpegProbability > 0) list.Add(new RandomJpeg(config.JpegProbability));
-        return list;
-    }
 
     (IReadOnlyList<LabelRow> Train, IReadOnlyList<LabelRow> Val) LoadRows()
     {
