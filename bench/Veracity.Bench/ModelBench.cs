@@ -9,11 +9,12 @@ static class ModelBench
     public static void Run(BenchOptions options)
     {
         int batchSize = options.Int("--batch", 32), seconds = options.Int("--seconds", 20);
-        string modes = options.String("--modes", "train,inference");
-        Console.WriteLine($"libtorch threads: {get_num_threads()}; batch {batchSize}; resnet18 (blocks [2,2,2,3]), ImageNet weights");
+        string modes = options.String("--modes", "train,inference"), precision = Precision.Resolve(options.String("--precision", Precision.Float32), Backbones.Default);
+        Console.WriteLine($"libtorch threads: {get_num_threads()}; batch {batchSize}; resnet18 (blocks [2,2,2,3]), ImageNet weights; {precision}");
         foreach (int size in options.Ints("--sizes", [128, 224, 256]))
         {
             using var model = (ResNet)Backbones.Create("resnet18");
+            model.BFloat16 = precision == Precision.BFloat16;
             using var optimizer = optim.Adam(model.parameters(), 1e-4);
             using var images = randn(batchSize, 3, size, size);
             using var labels = randint(0, 2, [batchSize], dtype: ScalarType.Int64);

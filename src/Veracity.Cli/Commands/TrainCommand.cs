@@ -34,6 +34,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--seed <K>")] public int? Seed { get; init; }
         [CommandOption("--workers <N>")] public int? Workers { get; init; }
         [CommandOption("--log-every <N>"), Description("Print the reference's progress line every N batches.")] public int? LogEvery { get; init; }
+        [CommandOption("--precision <TYPE>"), Description("auto (default: bfloat16 for resnet18 on CPUs with AVX512-BF16 or AMX, else float32), float32 or bfloat16.")] public string? Precision { get; init; }
         [CommandOption("--select-by <METRIC>"), Description("auc or accuracy: which validation figure picks best.ckpt.")] public string? SelectBy { get; init; }
         [CommandOption("--rotation <DEGREES>")] public double? Rotation { get; init; }
         [CommandOption("--color-jitter <STRENGTH>")] public double? ColorJitter { get; init; }
@@ -54,7 +55,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                 LearningRate = Lr ?? c.LearningRate, Optimizer = Optimizer ?? c.Optimizer, WeightDecay = WeightDecay ?? c.WeightDecay,
                 Scheduler = Scheduler ?? c.Scheduler, StepSize = StepSize ?? c.StepSize, Gamma = Gamma ?? c.Gamma, WarmupEpochs = Warmup ?? c.WarmupEpochs,
                 ImageSize = ImageSize ?? c.ImageSize, Limit = Limit ?? c.Limit, Seed = Seed ?? c.Seed, Workers = Workers ?? c.Workers,
-                LogEvery = LogEvery ?? c.LogEvery, SelectBy = SelectBy ?? c.SelectBy, RotationDegrees = Rotation ?? c.RotationDegrees,
+                LogEvery = LogEvery ?? c.LogEvery, Precision = Precision ?? c.Precision, SelectBy = SelectBy ?? c.SelectBy, RotationDegrees = Rotation ?? c.RotationDegrees,
                 ColorJitter = ColorJitter ?? c.ColorJitter, RandomResizedCropMinScale = RandomResizedCrop ?? c.RandomResizedCropMinScale,
                 BlurProbability = Blur ?? c.BlurProbability, JpegProbability = Jpeg ?? c.JpegProbability,
                 MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,

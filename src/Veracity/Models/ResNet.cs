@@ -34,13 +34,24 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     /// </remarks>
     public override Tensor forward(Tensor x)
     {
-        using var c1 = conv1.call(x);
+        using var c1 = Convolve(conv1, x);
         using var r1 = bn1.call(c1).relu_();
-        using var c2 = conv2.call(r1);
-        using var projected = downsample_conv is null ? null : downsample_conv.call(x);
+        using var c2 = Convolve(conv2, r1);
+        using var projected = downsample_conv is null ? null : Convolve(downsample_conv, x);
         using var shortcut = projected is null ? null : downsample_bn!.call(projected);
         var output = bn2.call(c2);
         return output.add_(shortcut ?? x).relu_();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="conv"/> in the input's precision. For a bfloat16 input the float32 weights are cast
+    /// on each call, so they are still stored, saved and updated in float32 (what CPU autocast does).
+    /// </summary>
+    internal static Tensor Convolve(Conv2d conv, Tensor x)
+    {
+        if (x.dtype == conv.weight!.dtype) return conv.call(x);
+        using var weight = conv.weight.to(x.dtype);
+        return functional.conv2d(x, weight, null, conv.stride, conv.padding);
     }
 }
 
@@ -56,6 +67,12 @@ public sealed class ResNet : Module<Tensor, Tensor>
     internal readonly Linear fc;
 
     public const int FeatureSize = 512;
+
+    /// <summary>
+    /// Runs the convolutional trunk in bfloat16 (weights stay float32; the head and the loss see float32
+    /// features). Worth it only on CPUs with native bfloat16 dot products (AVX512-BF16, AMX).
+    /// </summary>
+    public bool BFloat16 { get; set; }
 
     /// <param name="blocks">Blocks per stage: [2,2,2,2] is torchvision's ResNet-18, [2,2,2,3] the CNTK one.</param>
     public ResNet(IReadOnlyList<int> blocks, long classes) : base(nameof(ResNet))
@@ -81,8 +98,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <summary>The pooled 512-d feature vector, N×512.</summary>
     public Tensor Features(Tensor x)
     {
-        using var channelsLast = ChannelsLast(x);
-        using var c1 = conv1.call(channelsLast);
+        using var channelsLast = ChannelsLast(x, BFloat16 ? ScalarType.BFloat16 : x.dtype);
+        using var c1 = BasicBlock.Convolve(conv1, channelsLast);
         using var r1 = bn1.call(c1).relu_();
         using var pooled = functional.max_pool2d(r1, 3, stride: 2, padding: 1);
         using var s1 = layer1.call(pooled);
@@ -90,17 +107,22 @@ public sealed class ResNet : Module<Tensor, Tensor>
         using var s3 = layer3.call(s2);
         using var s4 = layer4.call(s3);
         using var averaged = functional.adaptive_avg_pool2d(s4, 1);
-        return averaged.flatten(1);
+        var features = averaged.flatten(1);
+        if (features.dtype == ScalarType.Float32) return features;
+        using (features) return features.to(ScalarType.Float32);
     }
 
     /// <summary>
-    /// The same N×C×H×W tensor stored channels-last (NHWC in memory). oneDNN's convolutions then keep every
-    /// activation in that layout instead of reordering around each layer: about 30% more images/s in training and
-    /// inference on this CPU class. TorchSharp has no memory_format argument, hence the permute pair.
+    /// The same N×C×H×W tensor, in <paramref name="dtype"/>, stored channels-last (NHWC in memory). oneDNN's
+    /// convolutions then keep every activation in that layout instead of reordering around each layer: about 30%
+    /// more images/s in training and inference on this CPU class. TorchSharp has no memory_format argument, hence
+    /// the permute pair.
     /// </summary>
-    static Tensor ChannelsLast(Tensor x)
+    static Tensor ChannelsLast(Tensor x, ScalarType dtype)
     {
-        using var nhwc = x.permute(0, 2, 3, 1).contiguous();
+        using var permuted = x.permute(0, 2, 3, 1);
+        using var cast = permuted.to(dtype);
+        using var nhwc = cast.contiguous();
         return nhwc.permute(0, 3, 1, 2);
     }
 

@@ -26,6 +26,8 @@ public sealed record TrainConfig
     public int Workers { get; init; } = 2;
     /// <summary>Print the reference's progress line every N batches.</summary>
     public int LogEvery { get; init; } = 100;
+    /// <summary>"auto", "float32" or "bfloat16" (resnet18's trunk only); see <see cref="Models.Precision"/>. A run records the resolved type.</summary>
+    public string Precision { get; init; } = Models.Precision.Auto;
     /// <summary>"auc" or "accuracy": which validation figure picks the best checkpoint.</summary>
     public string SelectBy { get; init; } = "auc";
 
@@ -91,6 +93,9 @@ public sealed record TrainConfig
         if (Optimizer is not ("adam" or "adamw" or "sgd")) throw new VeracityException("--optimizer must be adam, adamw or sgd");
         if (Scheduler is not ("step" or "cosine")) throw new VeracityException("--scheduler must be step or cosine");
         if (SelectBy is not ("auc" or "accuracy")) throw new VeracityException("--select-by must be auc or accuracy");
+        if (!Models.Precision.IsKnown(Precision)) throw new VeracityException("--precision must be auto, float32 or bfloat16");
+        if (Precision == Models.Precision.BFloat16 && Model != Models.Backbones.Default)
+            throw new VeracityException($"--precision bfloat16 is available for {Models.Backbones.Default} only");
         if (Limit is < 1) throw new VeracityException("--limit must be at least 1");
         if (StepSize < 1) throw new VeracityException("--step-size must be at least 1");
         if (WarmupEpochs < 0 || WarmupEpochs >= Epochs) throw new VeracityException("--warmup must be at least 0 and less than --epochs");

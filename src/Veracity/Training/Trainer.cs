@@ -47,6 +47,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     public static TrainResult Train(TrainConfig config, TrainData data, string runDir, ITrainingObserver observer, CancellationToken stop = default)
     {
         config.Validate();
+        config = config with { Precision = Precision.Resolve(config.Precision, config.Model) };
         Directory.CreateDirectory(runDir);
         if (File.Exists(Path.Combine(runDir, LastFile)))
             throw new VeracityException($"{runDir} already holds a run; use --resume {runDir} to continue it, or another --out");
@@ -87,6 +88,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         {
             (_, model) = Checkpoint.Load(Path.Combine(runDir, LastFile), m => optimizer = MakeOptimizer(m));
         }
+        if (model is ResNet resnet) resnet.BFloat16 = config.Precision == Precision.BFloat16;
 
         using var log = new StreamWriter(Path.Combine(runDir, LogFile), append: true) { AutoFlush = true };
         void Line(string text)
