@@ -2,13 +2,18 @@ using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Veracity.Data;
+using Veracity.Models;
 using Veracity.Training;
 using static TorchSharp.torch;
 
 namespace Veracity.Inference;
 
-/// <summary>What runs the network at inference time. Auto picks ONNX Runtime where the backbone can be exported (it is faster on CPU).</summary>
-public enum Engine { Auto, Torch, Onnx }
+/// <summary>
+/// What runs the network at inference time. Auto picks the fastest the CPU and backbone allow: resnet18 in
+/// bfloat16 on CPUs with native bfloat16 dot products, else ONNX Runtime where the backbone can be exported,
+/// else TorchSharp in float32.
+/// </summary>
+public enum Engine { Auto, Torch, Onnx, TorchBf16 }
 
 /// <summary>A trained model ready to score images: its network (TorchSharp or ONNX Runtime), preprocessing and decision threshold.</summary>
 public sealed class Detector : IDisposable
@@ -24,7 +29,7 @@ public sealed class Detector : IDisposable
     }
 
     public CheckpointInfo Info { get; }
-    public Engine Engine => _session is null ? Engine.Torch : Engine.Onnx;
+    public Engine Engine => _session is not null ? Engine.Onnx : _model is ResNet { BFloat16: true } ? Engine.TorchBf16 : Engine.Torch;
     /// <summary>The TorchSharp network (null when ONNX Runtime runs it).</summary>
     public nn.Module<Tensor, Tensor>? Model => _model;
 
@@ -43,11 +48,22 @@ public sealed class Detector : IDisposable
 
         var (info, model) = Checkpoint.Load(path);
         model.eval();
-        if (engine == Engine.Torch || (engine == Engine.Auto && !OnnxExport.Supports(model)))
+        if (engine == Engine.Auto) engine = Fastest(model);
+        if (engine == Engine.TorchBf16)
+        {
+            if (model is not ResNet resnet) throw new VeracityException($"{path}: the bfloat16 engine runs {Models.Backbones.Default} only");
+            resnet.BFloat16 = true;
+        }
+        if (engine is Engine.Torch or Engine.TorchBf16)
             return new Detector(info, model, null);
         using (model)
             return new Detector(info, null, OpenSession(OnnxExport.ToBytes(info, model), path));
     }
+
+    static Engine Fastest(nn.Module<Tensor, Tensor> model) =>
+        model is ResNet && Models.Precision.CpuHasBFloat16 ? Engine.TorchBf16
+        : OnnxExport.Supports(model) ? Engine.Onnx
+        : Engine.Torch;
 
     static InferenceSession OpenSession(byte[] onnx, string path)
     {
