@@ -1,4 +1,5 @@
 using Veracity.Models;
+using Veracity.Training;
 using static TorchSharp.torch;
 
 namespace Veracity.Bench;
@@ -15,7 +16,7 @@ static class ModelBench
         {
             using var model = (ResNet)Backbones.Create("resnet18");
             model.BFloat16 = precision == Precision.BFloat16;
-            using var optimizer = optim.Adam(model.parameters(), 1e-4);
+            using var optimizer = Optimizers.Create("adam", model.parameters(), 1e-4, 0);
             using var images = randn(batchSize, 3, size, size);
             using var labels = randint(0, 2, [batchSize], dtype: ScalarType.Int64);
 

@@ -98,10 +98,8 @@ public sealed class Detector : IDisposable
         if (tta < 1) throw new VeracityException("--tta must be at least 1");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        Tensor sum = zeros(images.shape[0]);
-        for (int pass = 0; pass < tta; pass++)
-            sum += nn.functional.softmax(logits(View(images, pass)), 1)[.., 1];
-        return (sum / tta).data<float>().ToArray();
+        var views = Enumerable.Range(0, tta).Select(pass => nn.functional.softmax(logits(View(images, pass)), 1)[.., 1]).ToArray();
+        return stack(views).mean([0]).data<float>().ToArray();
     }
 
     Tensor Logits(Tensor images)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Google.Protobuf;
+using TorchSharp;
 using Onnx;
 using Veracity.Models;
 using Veracity.Training;
@@ -80,7 +81,8 @@ public static class OnnxExport
         public string ConvBn(string input, TorchSharp.Modules.Conv2d conv, TorchSharp.Modules.BatchNorm2d bn, long stride, long pad)
         {
             using var scope = NewDisposeScope();
-            var scale = bn.weight! / (bn.running_var! + bn.eps).sqrt();
+            using Scalar eps = bn.eps; // held for the call (see Scalars)
+            var scale = bn.weight! / bn.running_var!.add(eps, Scalars.One).sqrt();
             var weight = conv.weight! * scale.reshape(-1, 1, 1, 1);
             var bias = bn.bias! - bn.running_mean! * scale;
             long k = conv.weight!.shape[2];

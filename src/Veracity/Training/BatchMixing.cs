@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Veracity.Training;
@@ -22,7 +23,7 @@ public static class BatchMixing
         var partner = images.index_select(0, index);
         var partnerLabels = labels.index_select(0, index);
         if (!useCutmix)
-            return (images * lambda + partner * (1 - lambda), partnerLabels, lambda);
+            return (Blend(images, partner, lambda), partnerLabels, lambda);
 
         // CutMix: paste a box of area (1 − λ) from the partner; λ is then the kept area exactly.
         long h = images.shape[2], w = images.shape[3];
@@ -36,6 +37,13 @@ public static class BatchMixing
         var columns = TensorIndex.Slice(x0, x1);
         mixed[TensorIndex.Colon, TensorIndex.Colon, rows, columns] = partner[TensorIndex.Colon, TensorIndex.Colon, rows, columns];
         return (mixed, partnerLabels, 1 - (double)(y1 - y0) * (x1 - x0) / (h * w));
+    }
+
+    /// <summary>weight·a + (1 − weight)·b, for mixing images and their losses.</summary>
+    public static Tensor Blend(Tensor a, Tensor b, double weight)
+    {
+        using Scalar keep = weight, take = 1 - weight; // held for the calls (see Scalars)
+        return a.mul(keep).add(b, take);
     }
 
     /// <summary>A Beta(α, α) sample from two Gamma(α) samples.</summary>

@@ -90,7 +90,7 @@ public sealed record TrainConfig
         if (Epochs < 1) throw new VeracityException("--epochs must be at least 1");
         if (BatchSize < 1) throw new VeracityException("--batch-size must be at least 1");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new VeracityException("--lr must be a positive number");
-        if (Optimizer is not ("adam" or "adamw" or "sgd")) throw new VeracityException("--optimizer must be adam, adamw or sgd");
+        if (!Optimizers.Names.Contains(Optimizer)) throw new VeracityException($"--optimizer must be one of {string.Join(", ", Optimizers.Names)}");
         if (Scheduler is not ("step" or "cosine")) throw new VeracityException("--scheduler must be step or cosine");
         if (SelectBy is not ("auc" or "accuracy")) throw new VeracityException("--select-by must be auc or accuracy");
         if (!Models.Precision.IsKnown(Precision)) throw new VeracityException("--precision must be auto, float32 or bfloat16");

@@ -174,8 +174,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         var rng = new Random(Seeds.Mix(config.Seed, epoch, batchIndex, -2));
         var (images, mixedLabels, mix) = BatchMixing.Apply(config, batch.Images, batch.Labels, rng);
         var logits = model.call(images);
-        var loss = nn.functional.cross_entropy(logits, batch.Labels) * mix;
-        if (mixedLabels is not null) loss += nn.functional.cross_entropy(logits, mixedLabels) * (1 - mix);
+        var loss = nn.functional.cross_entropy(logits, batch.Labels);
+        if (mixedLabels is not null) loss = BatchMixing.Blend(loss, nn.functional.cross_entropy(logits, mixedLabels), mix);
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();
@@ -211,12 +211,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         }, model, optimizer);
     }
 
-    OptimizerHelper MakeOptimizer(nn.Module<Tensor, Tensor> model) => config.Optimizer switch
-    {
-        "adam" => optim.Adam(model.parameters(), config.LearningRate, weight_decay: config.WeightDecay),
-        "adamw" => optim.AdamW(model.parameters(), config.LearningRate, weight_decay: config.WeightDecay),
-        _ => optim.SGD(model.parameters(), config.LearningRate, momentum: 0.9, weight_decay: config.WeightDecay),
-    };
+    OptimizerHelper MakeOptimizer(nn.Module<Tensor, Tensor> model) =>
+        Optimizers.Create(config.Optimizer, model.parameters(), config.LearningRate, config.WeightDecay);
 
     (IReadOnlyList<LabelRow> Train, IReadOnlyList<LabelRow> Val) LoadRows()
     {

@@ -1,0 +1,97 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Veracity.Training;
+
+/// <summary>
+/// Adam, AdamW and SGD with momentum: TorchSharp's optimisers with their step() rewritten so that every number
+/// passed to libtorch outlives its call (see <see cref="Scalars"/>; TorchSharp's own step() passes temporaries).
+/// The state, parameter groups and save/load_state_dict stay TorchSharp's, so checkpoints are unchanged.
+/// amsgrad, maximize, dampening and nesterov are left out: Veracity never sets them.
+/// </summary>
+public static class Optimizers
+{
+    public static readonly string[] Names = ["adam", "adamw", "sgd"];
+
+    public static OptimizerHelper Create(string name, IEnumerable<Parameter> parameters, double lr, double weightDecay) => name switch
+    {
+        "adam" => new Adam(parameters, lr, weightDecay),
+        "adamw" => new AdamW(parameters, lr, weightDecay),
+        "sgd" => new Sgd(parameters, lr, weightDecay),
+        _ => throw new VeracityException($"unknown optimiser '{name}'; choose from {string.Join(", ", Names)}"),
+    };
+
+    /// <summary>Adam with L2 weight decay added to the gradient (PyTorch's Adam).</summary>
+    sealed class Adam(IEnumerable<Parameter> parameters, double lr, double weightDecay)
+        : TorchSharp.Modules.Adam(parameters, lr, weight_decay: weightDecay)
+    {
+        public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
+        {
+            var options = (Options)group.Options;
+            using Scalar decay = options.weight_decay!.Value;
+            foreach (var param in group.Parameters)
+            {
+                if (param.grad is not { } grad) continue;
+                var state = (State)_state[param.Handle];
+                if (options.weight_decay != 0) grad = grad.add(param, decay);
+                AdamUpdate(param, grad, state.exp_avg, state.exp_avg_sq, ++state.step, options.LearningRate!.Value,
+                    options.beta1!.Value, options.beta2!.Value, options.eps!.Value);
+            }
+        }, closure);
+    }
+
+    /// <summary>Adam with decoupled weight decay: the weights shrink by lr·decay before the Adam update.</summary>
+    sealed class AdamW(IEnumerable<Parameter> parameters, double lr, double weightDecay)
+        : TorchSharp.Modules.AdamW(parameters, lr, weight_decay: weightDecay)
+    {
+        public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
+        {
+            var options = (Options)group.Options;
+            double lr = options.LearningRate!.Value;
+            using Scalar shrink = 1 - lr * options.weight_decay!.Value;
+            foreach (var param in group.Parameters)
+            {
+                if (param.grad is not { } grad) continue;
+                var state = (State)_state[param.Handle];
+                param.mul_(shrink);
+                AdamUpdate(param, grad, state.exp_avg, state.exp_avg_sq, ++state.step, lr,
+                    options.beta1!.Value, options.beta2!.Value, options.eps!.Value);
+            }
+        }, closure);
+    }
+
+    /// <summary>SGD with momentum 0.9 and L2 weight decay added to the gradient.</summary>
+    sealed class Sgd(IEnumerable<Parameter> parameters, double lr, double weightDecay)
+        : TorchSharp.Modules.SGD(parameters, lr, momentum: 0.9, weight_decay: weightDecay)
+    {
+        public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
+        {
+            var options = group.Options;
+            using Scalar decay = options.weight_decay!.Value, momentum = options.momentum!.Value, descent = -options.LearningRate!.Value;
+            foreach (var param in group.Parameters)
+            {
+                if (param.grad is not { } grad) continue;
+                var state = (State)_state[param.Handle];
+                if (options.weight_decay != 0) grad = grad.add(param, decay);
+                if (state.momentum_buffer is null)
+                    state.momentum_buffer = grad.detach().clone().DetachFromDisposeScope();
+                else
+                    state.momentum_buffer.mul_(momentum).add_(grad, Scalars.One);
+                param.add_(state.momentum_buffer, descent);
+            }
+        }, closure);
+    }
+
+    /// <summary>One Adam update of <paramref name="param"/> from its gradient and moment estimates, with bias correction.</summary>
+    static void AdamUpdate(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, long step, double lr,
+        double beta1, double beta2, double eps)
+    {
+        using Scalar keep1 = beta1, take1 = 1 - beta1, keep2 = beta2, take2 = 1 - beta2, epsilon = eps;
+        using Scalar correction2 = Math.Sqrt(1 - Math.Pow(beta2, step)), stepSize = -lr / (1 - Math.Pow(beta1, step));
+        expAvg.mul_(keep1).add_(grad, take1);
+        expAvgSq.mul_(keep2).addcmul_(grad, grad, take2);
+        using var denominator = expAvgSq.sqrt().div_(correction2).add_(epsilon, Scalars.One);
+        param.addcdiv_(expAvg, denominator, stepSize);
+    }
+}
