@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
-using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Veracity.Data;
 using Veracity.Models;
 using Veracity.Training;
@@ -48,7 +47,7 @@ public sealed class Detector : IDisposable
 
         var (info, model) = Checkpoint.Load(path);
         model.eval();
-        if (engine == Engine.Auto) engine = Fastest(model);
+        if (engine == Engine.Auto) engine = Fastest(info.Backbone, model);
         if (engine == Engine.TorchBf16)
         {
             if (model is not ResNet resnet) throw new VeracityException($"{path}: the bfloat16 engine runs {Models.Backbones.Default} only");
@@ -60,8 +59,9 @@ public sealed class Detector : IDisposable
             return new Detector(info, null, OpenSession(OnnxExport.ToBytes(info, model), path));
     }
 
-    static Engine Fastest(nn.Module<Tensor, Tensor> model) =>
-        model is ResNet && Models.Precision.CpuHasBFloat16 ? Engine.TorchBf16
+    /// <summary>The same choice training makes for precision "auto", then ONNX Runtime where it can run the network.</summary>
+    static Engine Fastest(string backbone, nn.Module<Tensor, Tensor> model) =>
+        Models.Precision.Resolve(Models.Precision.Auto, backbone) == Models.Precision.BFloat16 ? Engine.TorchBf16
         : OnnxExport.Supports(model) ? Engine.Onnx
         : Engine.Torch;
 
@@ -102,14 +102,21 @@ public sealed class Detector : IDisposable
         return stack(views).mean([0]).data<float>().ToArray();
     }
 
-    Tensor Logits(Tensor images)
+    /// <remarks>ONNX Runtime reads the batch straight from libtorch's buffer: no managed copy per batch.</remarks>
+    unsafe Tensor Logits(Tensor images)
     {
         if (_model is not null) return _model.call(images);
-        float[] pixels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(images.contiguous().bytes).ToArray();
-        int[] dims = images.shape.Select(d => (int)d).ToArray();
-        using var results = _session!.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, new DenseTensor(pixels, dims))]);
-        float[] output = results.Single().AsEnumerable<float>().ToArray();
-        return tensor(output, [images.shape[0], output.Length / images.shape[0]]);
+        var batch = images.contiguous();
+        var pixels = batch.bytes;
+        fixed (byte* data = pixels)
+        {
+            using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float,
+                batch.shape, (IntPtr)data, pixels.Length);
+            using var options = new RunOptions();
+            using var outputs = _session!.Run(options, [OnnxExport.InputName], [input], [OnnxExport.OutputName]);
+            var logits = outputs[0];
+            return tensor(logits.GetTensorDataAsSpan<float>().ToArray(), logits.GetTensorTypeAndShape().Shape);
+        }
     }
 
     static Tensor View(Tensor images, int pass) => (pass % 4) switch
