@@ -97,9 +97,9 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
             observer.Line(text);
         }
 
-        var history = ReadHistory();
         double? best = resumeFrom?.BestScore;
         int startEpoch = resumeFrom?.Epoch ?? 0, startBatch = resumeFrom?.NextBatch ?? 0;
+        var history = ReadHistory(finishedEpochs: startEpoch);
         Line(resumeFrom is null
             ? $"Training {config.Model} ({spec.Weights}) on {trainRows.Count} images, validating on {valRows.Count}; preset {config.Preset}"
             : $"Resuming at epoch {startEpoch}, batch {startBatch}");
@@ -226,12 +226,19 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         return (kept, held);
     }
 
-    List<EpochMetrics> ReadHistory()
+    /// <summary>
+    /// The metrics of the epochs the checkpoint has finished. A row past them (the epoch was validated, then the
+    /// process died before last.ckpt was written) is dropped from the file as well: that epoch runs again.
+    /// </summary>
+    List<EpochMetrics> ReadHistory(int finishedEpochs)
     {
         string path = Path.Combine(runDir, MetricsFile);
-        return File.Exists(path)
-            ? File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<EpochMetrics>(l)!).ToList()
-            : [];
+        if (!File.Exists(path)) return [];
+        var lines = File.ReadLines(path).Where(l => l.Length > 0).ToList();
+        var kept = lines.Where(l => JsonSerializer.Deserialize<EpochMetrics>(l)!.Epoch < finishedEpochs).ToList();
+        if (kept.Count < lines.Count)
+            AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(string.Concat(kept.Select(l => l + "\n"))));
+        return kept.Select(l => JsonSerializer.Deserialize<EpochMetrics>(l)!).ToList();
     }
 
     static string Format(double? value) => value is double v ? v.ToString("F4", CultureInfo.InvariantCulture) : "n/a";
