@@ -19,7 +19,9 @@ public class ScalarLifetimeTests
     [InlineData("sgd")]
     public void Optimizers_update_weights_exactly_as_TorchSharps_own(string name)
     {
-        var (ours, theirs) = (TinyNetwork(), TinyNetwork());
+        using var ours = TinyNetwork();
+        using var theirs = TinyNetwork();
+        using var initial = TinyNetwork();
         using var ourOptimizer = Optimizers.Create(name, ours.parameters(), 0.01, 0.05);
         using OptimizerHelper theirOptimizer = name switch
         {
@@ -43,7 +45,7 @@ public class ScalarLifetimeTests
             using var difference = (a - b).abs().max();
             Assert.InRange(difference.item<float>(), 0f, 1e-6f);
         }
-        using var moved = (ours.parameters().First() - TinyNetwork().parameters().First()).abs().max();
+        using var moved = (ours.parameters().First() - initial.parameters().First()).abs().max();
         Assert.True(moved.item<float>() > 1e-3f, "the weights did not move at all");
     }
 

@@ -24,10 +24,12 @@ public class InferenceSettings : CommandSettings
 
     public Inference.Engine Engine => Enum.Parse<Inference.Engine>(EngineName, ignoreCase: true);
 
+    static readonly string[] EngineNames = Enum.GetNames<Inference.Engine>().Select(n => n.ToLowerInvariant()).ToArray();
+
     public override ValidationResult Validate() =>
         string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required")
         : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
         : BatchSize < 1 ? ValidationResult.Error("--batch-size must be at least 1")
-        : EngineName.ToLowerInvariant() is not ("auto" or "torch" or "onnx" or "torchbf16") ? ValidationResult.Error("--engine must be auto, torch, onnx or torchbf16")
+        : !EngineNames.Contains(EngineName.ToLowerInvariant()) ? ValidationResult.Error($"--engine must be one of {string.Join(", ", EngineNames)}")
         : ValidationResult.Success();
 }

@@ -235,10 +235,11 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         string path = Path.Combine(runDir, MetricsFile);
         if (!File.Exists(path)) return [];
         var lines = File.ReadLines(path).Where(l => l.Length > 0).ToList();
-        var kept = lines.Where(l => JsonSerializer.Deserialize<EpochMetrics>(l)!.Epoch < finishedEpochs).ToList();
+        var kept = lines.Select(l => (Line: l, Row: JsonSerializer.Deserialize<EpochMetrics>(l)!))
+            .Where(r => r.Row.Epoch < finishedEpochs).ToList();
         if (kept.Count < lines.Count)
-            AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(string.Concat(kept.Select(l => l + "\n"))));
-        return kept.Select(l => JsonSerializer.Deserialize<EpochMetrics>(l)!).ToList();
+            AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(string.Concat(kept.Select(r => r.Line + "\n"))));
+        return kept.Select(r => r.Row).ToList();
     }
 
     static string Format(double? value) => value is double v ? v.ToString("F4", CultureInfo.InvariantCulture) : "n/a";
