@@ -2,6 +2,7 @@
 //   dotnet run --project bench/Veracity.Bench -c Release -- decode [--count N] [--size S] [--target T] [--seconds K]
 //   dotnet run --project bench/Veracity.Bench -c Release -- model [--sizes 128,224,256] [--batch B] [--seconds K] [--modes train,inference] [--precision float32|bfloat16|auto]
 //   dotnet run --project bench/Veracity.Bench -c Release -- pipeline --labels F --images D [--sizes 224,256] [--preset seed] [--workers W] [--limit N]
+//   dotnet run --project bench/Veracity.Bench -c Release -- conv [--sizes 224,256] [--batches 1,4,32]   (convolutions against float64)
 //   dotnet run --project bench/Veracity.Bench -c Release -- torch-weights --out DIR   (starting weights for the Python peer)
 using Veracity;
 using Veracity.Bench;
@@ -15,9 +16,10 @@ switch (mode)
     case "decode": DecodeBench.Run(options); break;
     case "model": ModelBench.Run(options); break;
     case "pipeline": PipelineBench.Run(options); break;
+    case "conv": ConvBench.Run(options); break;
     case "torch-weights": TorchWeights.Run(options); break;
     default:
-        Console.Error.WriteLine("usage: Veracity.Bench decode|model|pipeline|torch-weights [options]");
+        Console.Error.WriteLine("usage: Veracity.Bench decode|model|pipeline|conv|torch-weights [options]");
         return 2;
 }
 return 0;

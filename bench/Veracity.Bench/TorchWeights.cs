@@ -15,8 +15,7 @@ static class TorchWeights
     {
         string outDir = options.String("--out", "peer-weights");
         Directory.CreateDirectory(outDir);
-        manual_seed(options.Int("--seed", 0));
-        using var model = Backbones.Create("resnet18");
+        using var model = Backbones.Create("resnet18", seed: options.Int("--seed", 0));
         var index = new Dictionary<string, object>();
         using var blob = File.Create(Path.Combine(outDir, "tensors.bin"));
         foreach (var (name, value) in model.state_dict())

@@ -29,9 +29,8 @@ public class ScalarLifetimeTests
             "adamw" => optim.AdamW(theirs.parameters(), 0.01, weight_decay: 0.05),
             _ => optim.SGD(theirs.parameters(), 0.01, momentum: 0.9, weight_decay: 0.05),
         };
-        manual_seed(3);
-        using var inputs = randn(16, 8);
-        using var labels = randint(0, 2, [16], dtype: ScalarType.Int64);
+        using var inputs = TorchRandom.Seeded(3, () => randn(16, 8));
+        using var labels = TorchRandom.Seeded(4, () => randint(0, 2, [16], dtype: ScalarType.Int64));
         for (int step = 0; step < 5; step++)
         {
             Train(ours, ourOptimizer, inputs, labels);
@@ -58,8 +57,7 @@ public class ScalarLifetimeTests
     {
         using var model = new ResNet([1, 1, 1, 1], Backbones.Classes) { BFloat16 = true };
         using var optimizer = Optimizers.Create("adam", model.parameters(), 1e-4, 0);
-        manual_seed(0);
-        using var images = randn(4, 3, 32, 32);
+        using var images = TorchRandom.Seeded(0, () => randn(4, 3, 32, 32));
         using var labels = tensor(new long[] { 0, 1, 0, 1 });
         bool stop = false;
         var collector = new Thread(() =>
@@ -88,11 +86,8 @@ public class ScalarLifetimeTests
         }
     }
 
-    static nn.Module<Tensor, Tensor> TinyNetwork()
-    {
-        manual_seed(1);
-        return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2));
-    }
+    static nn.Module<Tensor, Tensor> TinyNetwork() =>
+        TorchRandom.Seeded(1, () => nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2)));
 
     static void Train(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, Tensor inputs, Tensor labels)
     {

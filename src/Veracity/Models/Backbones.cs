@@ -40,10 +40,14 @@ public static class Backbones
         All.FirstOrDefault(b => b.Name == name)
         ?? throw new VeracityException($"unknown model '{name}'; choose from {string.Join(", ", All.Select(b => b.Name))}");
 
-    /// <summary>Builds the network; <paramref name="pretrained"/> loads the entry's starting weights where it has any.</summary>
-    public static nn.Module<Tensor, Tensor> Create(string name, bool pretrained = true)
+    /// <summary>
+    /// Builds the network; <paramref name="pretrained"/> loads the entry's starting weights where it has any. The
+    /// weights it does not load (the head, or all of them) are drawn with the global generator seeded to
+    /// <paramref name="seed"/>, with no other thread drawing meanwhile (<see cref="TorchRandom"/>).
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> Create(string name, bool pretrained = true, int seed = 0)
     {
         var spec = Get(name);
-        return spec.Build(pretrained && spec.Pretrained);
+        return TorchRandom.Seeded(seed, () => spec.Build(pretrained && spec.Pretrained));
     }
 }

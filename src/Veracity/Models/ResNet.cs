@@ -44,15 +44,28 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Runs <paramref name="conv"/> in the input's precision. For a bfloat16 input the float32 weights are cast
-    /// on each call, so they are still stored, saved and updated in float32 (what CPU autocast does).
+    /// Runs <paramref name="conv"/> in the input's precision, on the route <see cref="ConvolutionCheck"/> found
+    /// correct for this shape on this CPU: channels-last where it is, else NCHW or float64 (the result comes back
+    /// channels-last either way). For a bfloat16 input the float32 weights are cast on each call, so they are still
+    /// stored, saved and updated in float32 (what CPU autocast does).
     /// </summary>
     internal static Tensor Convolve(Conv2d conv, Tensor x)
     {
-        if (x.dtype == conv.weight!.dtype) return conv.call(x);
-        using var weight = conv.weight.to(x.dtype);
-        return functional.conv2d(x, weight, null, conv.stride, conv.padding);
+        var weight = conv.weight!;
+        var shape = new ConvShape(x.shape[0], weight.shape[1], weight.shape[0], weight.shape[2], conv.stride[0], conv.padding![0], x.shape[2], x.shape[3]);
+        bool backward = is_grad_enabled() && (x.requires_grad || weight.requires_grad);
+        var route = ConvolutionCheck.RouteFor(shape, x.dtype, backward);
+        using var input = ConvolutionCheck.Layout(Cast(x, route.Type), route.Layout);
+        using var routedWeight = Cast(weight, route.Type);
+        var output = functional.conv2d(input, routedWeight, conv.bias, conv.stride, conv.padding);
+        if (route.Layout == ConvLayout.ChannelsLast && route.Type == x.dtype) return output;
+        using (output)
+        using (var cast = Cast(output, x.dtype))
+            return ConvolutionCheck.Layout(cast, ConvLayout.ChannelsLast);
     }
+
+    /// <summary><paramref name="x"/> in <paramref name="type"/>: a new handle either way, so callers dispose it alike.</summary>
+    static Tensor Cast(Tensor x, ScalarType type) => x.dtype == type ? x.alias() : x.to(type);
 
     /// <summary>
     /// What <c>bn.call(x)</c> computes, with the training-time batch count incremented by a Scalar that outlives the
@@ -89,13 +102,16 @@ public sealed class ResNet : Module<Tensor, Tensor>
     public ResNet(IReadOnlyList<int> blocks, long classes) : base(nameof(ResNet))
     {
         if (blocks.Count != 4) throw new ArgumentException("a ResNet has four stages");
-        conv1 = Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
-        bn1 = BatchNorm2d(64);
-        layer1 = Stage(64, 64, blocks[0], stride: 1);
-        layer2 = Stage(64, 128, blocks[1], stride: 2);
-        layer3 = Stage(128, 256, blocks[2], stride: 2);
-        layer4 = Stage(256, 512, blocks[3], stride: 2);
-        fc = Linear(FeatureSize, classes);
+        lock (TorchRandom.Lock) // initial weights come from the global generator
+        {
+            conv1 = Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
+            bn1 = BatchNorm2d(64);
+            layer1 = Stage(64, 64, blocks[0], stride: 1);
+            layer2 = Stage(64, 128, blocks[1], stride: 2);
+            layer3 = Stage(128, 256, blocks[2], stride: 2);
+            layer4 = Stage(256, 512, blocks[3], stride: 2);
+            fc = Linear(FeatureSize, classes);
+        }
         RegisterComponents();
     }
 
@@ -106,10 +122,16 @@ public sealed class ResNet : Module<Tensor, Tensor>
         Sequential(Enumerable.Range(0, count).Select(i =>
             (Module<Tensor, Tensor>)new BasicBlock(i == 0 ? inChannels : outChannels, outChannels, i == 0 ? stride : 1)));
 
-    /// <summary>The pooled 512-d feature vector, N×512.</summary>
+    /// <summary>
+    /// The pooled 512-d feature vector, N×512. Activations are stored channels-last (NHWC in memory): oneDNN's
+    /// convolutions then keep that layout instead of reordering around each layer, about 30% more images/s in
+    /// training and inference on the CPUs measured (TorchSharp has no memory_format argument, hence permutes).
+    /// Each convolution shape is checked once against float64 on this CPU (<see cref="ConvolutionCheck"/>).
+    /// </summary>
     public Tensor Features(Tensor x)
     {
-        using var channelsLast = ChannelsLast(x, BFloat16 ? ScalarType.BFloat16 : x.dtype);
+        using var cast = BFloat16 ? x.to(ScalarType.BFloat16) : x.alias();
+        using var channelsLast = ConvolutionCheck.Layout(cast, ConvLayout.ChannelsLast);
         using var c1 = BasicBlock.Convolve(conv1, channelsLast);
         using var r1 = BasicBlock.Normalize(bn1, c1).relu_();
         using var pooled = functional.max_pool2d(r1, 3, stride: 2, padding: 1);
@@ -119,22 +141,29 @@ public sealed class ResNet : Module<Tensor, Tensor>
         using var s4 = layer4.call(s3);
         using var averaged = functional.adaptive_avg_pool2d(s4, 1);
         var features = averaged.flatten(1);
-        if (features.dtype == ScalarType.Float32) return features;
+        if (!BFloat16) return features;
         using (features) return features.to(ScalarType.Float32);
     }
 
-    /// <summary>
-    /// The same N×C×H×W tensor, in <paramref name="dtype"/>, stored channels-last (NHWC in memory). oneDNN's
-    /// convolutions then keep every activation in that layout instead of reordering around each layer: about 30%
-    /// more images/s in training and inference on this CPU class. TorchSharp has no memory_format argument, hence
-    /// the permute pair.
-    /// </summary>
-    static Tensor ChannelsLast(Tensor x, ScalarType dtype)
+    /// <summary>Every distinct convolution shape a batch of <paramref name="batch"/> images of <paramref name="size"/> px meets, in order.</summary>
+    public IReadOnlyList<ConvShape> ConvShapes(long batch, long size)
     {
-        using var permuted = x.permute(0, 2, 3, 1);
-        using var cast = permuted.to(dtype);
-        using var nhwc = cast.contiguous();
-        return nhwc.permute(0, 3, 1, 2);
+        var shapes = new List<ConvShape>();
+        long Add(Conv2d conv, long inputSize)
+        {
+            var w = conv.weight!.shape;
+            shapes.Add(new ConvShape(batch, w[1], w[0], w[2], conv.stride[0], conv.padding![0], inputSize, inputSize));
+            return (inputSize + 2 * conv.padding![0] - w[2]) / conv.stride[0] + 1;
+        }
+        long side = (Add(conv1, size) + 1) / 2; // the 3×3/2 max pool, padding 1, halves it (rounding up)
+        foreach (var block in Blocks)
+        {
+            if (block.downsample_conv is not null) Add(block.downsample_conv, side);
+            long inner = Add(block.conv1, side);
+            Add(block.conv2, inner);
+            side = inner;
+        }
+        return shapes.Distinct().ToList();
     }
 
     public override Tensor forward(Tensor x)

@@ -76,12 +76,11 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 SampleTransform.Evaluation(config.ImageSize, config.ImageSize, spec.Normalize)),
             new LoaderOptions(config.BatchSize, Workers: config.Workers));
 
-        manual_seed(config.Seed); // the new head's initial weights
         OptimizerHelper optimizer = null!;
         nn.Module<Tensor, Tensor> model;
         if (resumeFrom is null)
         {
-            model = Backbones.Create(config.Model, config.Pretrained);
+            model = Backbones.Create(config.Model, config.Pretrained, config.Seed);
             optimizer = MakeOptimizer(model);
         }
         else

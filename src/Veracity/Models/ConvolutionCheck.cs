@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using static TorchSharp.torch;
+
+namespace Veracity.Models;
+
+/// <summary>The memory layout a convolution's input is handed to libtorch in.</summary>
+public enum ConvLayout
+{
+    /// <summary>NHWC in memory: oneDNN's fast path (about 30% more images/s on the machines measured).</summary>
+    ChannelsLast,
+    /// <summary>Plain NCHW: slower, and computed by other oneDNN kernels.</summary>
+    Contiguous,
+}
+
+/// <summary>One convolution as libtorch sees it: batch, channels, kernel, stride, padding and input size.</summary>
+public sealed record ConvShape(long Batch, long InChannels, long OutChannels, long Kernel, long Stride, long Padding, long Height, long Width)
+{
+    public override string ToString() =>
+        $"{InChannels}->{OutChannels} {Kernel}x{Kernel}/{Stride} on {Batch}x{Height}x{Width}";
+}
+
+/// <summary>
+/// How far one (shape, type, layout) convolution landed from float64: <see cref="Error"/> is the largest difference
+/// relative to the reference's largest magnitude, over the output and (with <see cref="Backward"/>) both gradients.
+/// </summary>
+public sealed record ConvCheck(ConvShape Shape, ScalarType Type, ConvLayout Layout, bool Backward, double Error, double Scale)
+{
+    public double Tolerance => ConvolutionCheck.Tolerance(Type, Backward);
+    public bool Passed => Error <= Tolerance;
+}
+
+/// <summary>
+/// Checks libtorch's convolutions against float64 on the CPU they run on, once per shape, and says which layout
+/// computes each shape correctly.
+/// </summary>
+/// <remarks>
+/// Why: on AMD EPYC family 26 (Zen 5) the oneDNN that libtorch 2.10 ships computes some float32 1×1 convolutions on
+/// channels-last input wrongly (its brgemm 1×1 kernel with a 48-wide output-channel blocking): ResNet-18's layer4
+/// downsample was off by 1.7–2.2 on outputs of about 4, so the features were off by 0.35. Which kernel oneDNN
+/// picks depends on the CPU, the shape (batch size included), the thread count and the type, so no list of bad
+/// CPUs or shapes can be trusted. Each shape is checked the first time it runs, on random data of exactly that
+/// shape, against the same convolution in float64; a shape that fails channels-last runs NCHW (then float32, then
+/// float64), so only the faulty shapes lose speed. The verdict is cached for the process: one check per shape, about a forward pass's
+/// worth of float64 work in all.
+/// </remarks>
+public static class ConvolutionCheck
+{
+    sealed record Key(ConvShape Shape, ScalarType Type, bool Backward, int Threads);
+
+    static readonly ConcurrentDictionary<Key, Lazy<ConvRoute>> Routes = new();
+    static readonly ConcurrentQueue<ConvCheck> Log = new();
+
+    /// <summary>
+    /// Test seam: makes matching checks see a wrong result, so the fallback can be exercised on CPUs whose kernels
+    /// are all right. Never set outside tests.
+    /// </summary>
+    internal static Func<ConvShape, ScalarType, ConvLayout, bool>? SimulatedFault { get; set; }
+
+    /// <summary>Every check this process has run, in order (for <c>veracity doctor</c> and the run logs).</summary>
+    public static IReadOnlyList<ConvCheck> Checks => Log.ToArray();
+
+    /// <summary>The checks that failed: shapes that run on a slower, correct path instead of the fast one.</summary>
+    public static IReadOnlyList<ConvCheck> Failures => Log.Where(c => !c.Passed).ToArray();
+
+    /// <summary>
+    /// Largest error allowed, relative to the float64 result's largest magnitude. The reference sees the same
+    /// rounded inputs, so what is left is the convolution's own arithmetic. Float32: accumulation rounding grows like
+    /// sqrt(K)·2^-24 for K products; measured 3e-7–1.2e-5 on every resnet18 shape, forward and backward, at batch
+    /// 1–32 and under every oneDNN ISA cap. bfloat16: the output's rounding to 8 significant bits (2^-8 ≈ 3.9e-3),
+    /// measured 2e-3–3.5e-3 forward; backward without native bfloat16 (oneDNN capped at AVX2) rounds partial
+    /// weight-gradient sums too, measured up to 1.6e-2 at batch 32. The fault seen on Zen 5 was 0.4–0.5.
+    /// </summary>
+    public static double Tolerance(ScalarType type, bool backward) => type switch
+    {
+        ScalarType.Float64 => 1e-12,
+        ScalarType.Float32 => 1e-4,
+        ScalarType.BFloat16 => backward ? 5e-2 : 1e-2,
+        _ => throw new ArgumentException($"no tolerance for {type}"),
+    };
+
+    /// <summary>
+    /// The route that computes <paramref name="shape"/> correctly in <paramref name="type"/>: channels-last if it
+    /// passes, else NCHW, else the same in float32 (for bfloat16), else float64. Checked once per shape, type,
+    /// backward need and thread count.
+    /// </summary>
+    public static ConvRoute RouteFor(ConvShape shape, ScalarType type, bool backward)
+    {
+        if (type == ScalarType.Float64) return new ConvRoute(ConvLayout.Contiguous, ScalarType.Float64);
+        var key = new Key(shape, type, backward, get_num_threads());
+        return Routes.GetOrAdd(key, k => new Lazy<ConvRoute>(() => Choose(k))).Value;
+    }
+
+    static ConvRoute Choose(Key key)
+    {
+        var types = key.Type == ScalarType.Float32 ? [ScalarType.Float32] : new[] { key.Type, ScalarType.Float32 };
+        foreach (var type in types)
+            foreach (var layout in new[] { ConvLayout.ChannelsLast, ConvLayout.Contiguous })
+            {
+                var check = Measure(key.Shape, type, layout, key.Backward);
+                Log.Enqueue(check);
+                if (check.Passed) return new ConvRoute(layout, type);
+            }
+        return new ConvRoute(ConvLayout.Contiguous, ScalarType.Float64);
+    }
+
+    /// <summary>
+    /// Runs one convolution of <paramref name="shape"/> in <paramref name="type"/> and <paramref name="layout"/> on
+    /// seeded random data and compares it with float64: the output, and with <paramref name="backward"/> the input
+    /// and weight gradients too. Uses a generator of its own, so the process-wide torch seed is left alone.
+    /// </summary>
+    public static ConvCheck Measure(ConvShape shape, ScalarType type, ConvLayout layout, bool backward)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(0x5eed);
+        var x64 = randn([shape.Batch, shape.InChannels, shape.Height, shape.Width], ScalarType.Float64, generator: generator);
+        var w64 = randn([shape.OutChannels, shape.InChannels, shape.Kernel, shape.Kernel], ScalarType.Float64, generator: generator)
+            .div_(Math.Sqrt(shape.InChannels * shape.Kernel * shape.Kernel));
+        long[] stride = [shape.Stride, shape.Stride], padding = [shape.Padding, shape.Padding];
+
+        // What the network does: float32 master weights cast to the compute type, the input in that type and layout.
+        var x = Layout(x64.to(type), layout).detach().requires_grad_(backward);
+        var master = w64.to(ScalarType.Float32).detach().requires_grad_(backward);
+        var y = nn.functional.conv2d(x, master.to(type), null, stride, padding);
+        if (SimulatedFault?.Invoke(shape, type, layout) == true) y = y.add(ones_like(y), Scalars.One);
+
+        // The reference sees the same rounded inputs, so only the convolution's own arithmetic is compared.
+        var xRef = x.detach().to(ScalarType.Float64).contiguous().requires_grad_(backward);
+        var wRef = master.detach().to(type).to(ScalarType.Float64).requires_grad_(backward);
+        var yRef = nn.functional.conv2d(xRef, wRef, null, stride, padding);
+
+        double scale = yRef.abs().max().item<double>();
+        double error = Relative(y, yRef);
+        if (backward)
+        {
+            var upstream = randn(yRef.shape, ScalarType.Float64, generator: generator);
+            y.backward([Layout(upstream.to(type), layout)]);
+            yRef.backward([upstream.to(type).to(ScalarType.Float64)]);
+            error = Math.Max(error, Math.Max(Relative(x.grad!, xRef.grad!), Relative(master.grad!, wRef.grad!)));
+        }
+        return new ConvCheck(shape, type, layout, backward, error, scale);
+    }
+
+    /// <summary>Largest absolute difference relative to the reference's largest magnitude.</summary>
+    static double Relative(Tensor actual, Tensor reference)
+    {
+        using var difference = actual.to(ScalarType.Float64) - reference;
+        double peak = reference.abs().max().item<double>();
+        return difference.abs().max().item<double>() / Math.Max(peak, double.Epsilon);
+    }
+
+    /// <summary>The same N×C×H×W tensor stored in <paramref name="layout"/>.</summary>
+    public static Tensor Layout(Tensor x, ConvLayout layout)
+    {
+        if (layout == ConvLayout.Contiguous) return x.contiguous();
+        using var permuted = x.permute(0, 2, 3, 1);
+        using var nhwc = permuted.contiguous();
+        return nhwc.permute(0, 3, 1, 2);
+    }
+}
+
+/// <summary>How one convolution shape is run: in which layout and type.</summary>
+public sealed record ConvRoute(ConvLayout Layout, ScalarType Type);
