@@ -20,6 +20,7 @@ app.Configure(config =>
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("ROC AUC, TPR@FPR 1e-3, AP, EER, accuracy, log-loss; ROC and score plots.");
     config.AddCommand<PredictCommand>("predict").WithDescription("Write img_name,y_pred for a folder or list of images (with TTA).");
     config.AddCommand<ScoreCommand>("score").WithDescription("Deepfake probability and verdict for single images.");
+    config.AddCommand<DoctorCommand>("doctor").WithDescription("CPU, versions, what auto picks here, and a numeric self-check against float64 (for bug reports).");
     config.AddCommand<ExportCommand>("export").WithDescription("Write a checkpoint as an ONNX model for ONNX Runtime.");
     config.SetExceptionHandler((exception, _) =>
     {

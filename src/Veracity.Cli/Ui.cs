@@ -10,6 +10,13 @@ static class Ui
         .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
             new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn());
 
+    /// <summary>Says which convolutions this process found wrong on the CPU's fast path (they ran on a correct, slower one).</summary>
+    public static void ReportConvolutionFallbacks()
+    {
+        foreach (var failure in Models.ConvolutionCheck.Failures)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {failure}; it ran on a slower, correct path instead (see veracity doctor)");
+    }
+
     /// <summary>
     /// Runs work that first says how many items it will do (the first callback), then reports each one done (the
     /// second), under one progress bar titled <paramref name="title"/>.

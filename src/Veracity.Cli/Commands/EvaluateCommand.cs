@@ -29,6 +29,7 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         var report = Evaluate(settings.Model, settings.Labels, settings.Images, settings.Tta, settings.BatchSize, settings.Workers,
             settings.ByType ? ManipulationFileFor(settings.Labels) : null, settings.Engine);
         Print(report);
+        Ui.ReportConvolutionFallbacks();
         foreach (string file in Evaluator.Write(report, outDir))
             AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{file}[/]");
         return 0;

@@ -32,6 +32,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta})");
         if (failures > 0)
             AnsiConsole.MarkupLineInterpolated($"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
+        Ui.ReportConvolutionFallbacks();
         return 0;
     }
 

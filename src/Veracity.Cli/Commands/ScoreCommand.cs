@@ -36,6 +36,7 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
             }
         }
         AnsiConsole.Write(table);
+        Ui.ReportConvolutionFallbacks();
         AnsiConsole.MarkupLineInterpolated($"Threshold {threshold:F4} is the validation equal-error-rate threshold stored in {settings.Model}.");
         return unreadable > 0 ? 1 : 0;
     }

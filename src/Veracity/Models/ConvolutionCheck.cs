@@ -27,6 +27,9 @@ public sealed record ConvCheck(ConvShape Shape, ScalarType Type, ConvLayout Layo
 {
     public double Tolerance => ConvolutionCheck.Tolerance(Type, Backward);
     public bool Passed => Error <= Tolerance;
+
+    public override string ToString() =>
+        $"{Shape} in {Type}, {Layout}{(Backward ? ", with gradients" : "")}: {(Passed ? "right" : "WRONG on this CPU")} (error {Error:G3} of scale, allowed {Tolerance:G2})";
 }
 
 /// <summary>

@@ -11,7 +11,7 @@ public static class Precision
 
     public static bool IsKnown(string precision) => precision is Auto or Float32 or BFloat16;
 
-    public static bool CpuHasBFloat16 { get; } = ReadCpuFlags().Overlaps(["avx512_bf16", "amx_bf16"]);
+    public static bool CpuHasBFloat16 => CpuInfo.Current.HasBFloat16;
 
     /// <summary>The concrete type for <paramref name="model"/>: auto becomes bfloat16 only for resnet18 on a CPU with bfloat16 support.</summary>
     public static string Resolve(string precision, string model) => precision switch
@@ -19,11 +19,4 @@ public static class Precision
         Auto => model == Backbones.Default && CpuHasBFloat16 ? BFloat16 : Float32,
         _ => precision,
     };
-
-    static HashSet<string> ReadCpuFlags()
-    {
-        const string cpuinfo = "/proc/cpuinfo";
-        string? flags = File.Exists(cpuinfo) ? File.ReadLines(cpuinfo).FirstOrDefault(l => l.StartsWith("flags")) : null;
-        return flags is null ? [] : [.. flags.Split(':', 2)[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)];
-    }
 }

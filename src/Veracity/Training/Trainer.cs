@@ -97,7 +97,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         }
 
         double? best = resumeFrom?.BestScore;
-        int startEpoch = resumeFrom?.Epoch ?? 0, startBatch = resumeFrom?.NextBatch ?? 0;
+        int startEpoch = resumeFrom?.Epoch ?? 0, startBatch = resumeFrom?.NextBatch ?? 0, reportedFallbacks = 0;
         var history = ReadHistory(finishedEpochs: startEpoch);
         Line(resumeFrom is null
             ? $"Training {config.Model} ({spec.Weights}) on {trainRows.Count} images, validating on {valRows.Count}; preset {config.Preset}"
@@ -142,6 +142,9 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
 
                 double imagesPerSecond = imagesThisRun / clock.Elapsed.TotalSeconds;
                 var metrics = Validate(model, val, epoch);
+                foreach (var fallback in ConvolutionCheck.Failures.Skip(reportedFallbacks))
+                    Line($"Note: {fallback}; that convolution runs on a slower, correct path instead");
+                reportedFallbacks = ConvolutionCheck.Failures.Count;
                 var row = new EpochMetrics(epoch, progress.LossSum / progress.Seen, progress.Correct / progress.Seen, lr, imagesPerSecond,
                     metrics.LogLoss, metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer, metrics.EerThreshold, metrics.LogLoss);
                 history.Add(row);
