@@ -12,5 +12,5 @@ namespace Veracity;
 /// </summary>
 public static class Scalars
 {
-    public static readonly Scalar One = 1;
+    public static readonly Scalar One = 1.ToScalar();
 }

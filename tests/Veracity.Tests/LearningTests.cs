@@ -14,7 +14,7 @@ public class LearningTests
             ManipulationKinds: [Manipulations.Splice, Manipulations.Checkerboard]));
         var config = TrainConfig.DefaultPreset with
         {
-            ImageSize = 64, Epochs = 5, WarmupEpochs = 1, BatchSize = 16, LearningRate = 5e-4, LogEvery = 1000, Precision = "float32",
+            ImageSize = 64, Epochs = 5, WarmupEpochs = 1, BatchSize = 16, LearningRate = 5e-4, LogEvery = 1000, Precision = Models.Precision.Float32,
         };
         var result = Trainer.Train(config, new TrainData(Path.Combine(dir.Path, "trainset_label.txt"), Path.Combine(dir.Path, "trainset"),
             Path.Combine(dir.Path, "valset_label.txt"), Path.Combine(dir.Path, "valset"), 0), Path.Combine(dir.Path, "run"), new RecordingObserver());

@@ -9,9 +9,9 @@ public class PrecisionTests
     [Fact]
     public void Auto_resolves_to_float32_for_backbones_without_a_bfloat16_path()
     {
-        Assert.Equal(Precision.Float32, Precision.Resolve(Precision.Auto, "mobilenet_v3_small"));
-        Assert.Equal(Precision.CpuHasBFloat16 ? Precision.BFloat16 : Precision.Float32, Precision.Resolve(Precision.Auto, "resnet18"));
-        Assert.Equal(Precision.Float32, Precision.Resolve(Precision.Float32, "resnet18"));
+        Assert.Equal(Precision.Float32, Backbones.Get("mobilenet_v3_small").Resolve(Precision.Auto));
+        Assert.Equal(CpuInfo.Current.HasBFloat16 ? Precision.BFloat16 : Precision.Float32, Backbones.Get("resnet18").Resolve(Precision.Auto));
+        Assert.Equal(Precision.Float32, Backbones.Get("resnet18").Resolve(Precision.Float32));
     }
 
     [Fact]

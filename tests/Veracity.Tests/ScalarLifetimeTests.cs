@@ -14,10 +14,10 @@ public class ScalarLifetimeCollection;
 public class ScalarLifetimeTests
 {
     [Theory]
-    [InlineData("adam")]
-    [InlineData("adamw")]
-    [InlineData("sgd")]
-    public void Optimizers_update_weights_exactly_as_TorchSharps_own(string name)
+    [InlineData(OptimizerKind.Adam)]
+    [InlineData(OptimizerKind.AdamW)]
+    [InlineData(OptimizerKind.Sgd)]
+    public void Optimizers_update_weights_exactly_as_TorchSharps_own(OptimizerKind name)
     {
         using var ours = TinyNetwork();
         using var theirs = TinyNetwork();
@@ -25,8 +25,8 @@ public class ScalarLifetimeTests
         using var ourOptimizer = Optimizers.Create(name, ours.parameters(), 0.01, 0.05);
         using OptimizerHelper theirOptimizer = name switch
         {
-            "adam" => optim.Adam(theirs.parameters(), 0.01, weight_decay: 0.05),
-            "adamw" => optim.AdamW(theirs.parameters(), 0.01, weight_decay: 0.05),
+            OptimizerKind.Adam => optim.Adam(theirs.parameters(), 0.01, weight_decay: 0.05),
+            OptimizerKind.AdamW => optim.AdamW(theirs.parameters(), 0.01, weight_decay: 0.05),
             _ => optim.SGD(theirs.parameters(), 0.01, momentum: 0.9, weight_decay: 0.05),
         };
         using var inputs = TorchRandom.Seeded(3, () => randn(16, 8));
@@ -56,7 +56,7 @@ public class ScalarLifetimeTests
     public void Training_and_scoring_survive_a_thread_that_keeps_collecting()
     {
         using var model = new ResNet([1, 1, 1, 1], Backbones.Classes) { BFloat16 = true };
-        using var optimizer = Optimizers.Create("adam", model.parameters(), 1e-4, 0);
+        using var optimizer = Optimizers.Create(OptimizerKind.Adam, model.parameters(), 1e-4, 0);
         using var images = TorchRandom.Seeded(0, () => randn(4, 3, 32, 32));
         using var labels = tensor(new long[] { 0, 1, 0, 1 });
         bool stop = false;

@@ -64,9 +64,9 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
 
     [Theory]
     [Trait("Category", "Numerics")]
-    [InlineData("float32")]
-    [InlineData("bfloat16")]
-    public void Resuming_after_a_stop_gives_the_same_model_as_an_uninterrupted_run(string precision)
+    [InlineData(Models.Precision.Float32)]
+    [InlineData(Models.Precision.BFloat16)]
+    public void Resuming_after_a_stop_gives_the_same_model_as_an_uninterrupted_run(Models.Precision precision)
     {
         using var straight = new TempDir();
         using var stopped = new TempDir();
@@ -94,7 +94,7 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     public void A_diverging_loss_stops_with_epoch_batch_and_learning_rate()
     {
         using var dir = new TempDir();
-        var config = Tiny with { LearningRate = 1e30, Optimizer = "sgd", MixupAlpha = 0, CutmixAlpha = 0 };
+        var config = Tiny with { LearningRate = 1e30, Optimizer = OptimizerKind.Sgd, MixupAlpha = 0, CutmixAlpha = 0 };
         var error = Assert.Throws<TrainingDivergedException>(() => Trainer.Train(config, Data, dir.Path, new RecordingObserver()));
         Assert.Matches(@"loss became (NaN|-?∞|Infinity|-Infinity) at epoch \d+, batch \d+ \(learning rate [0-9.E+]+\)", error.Message);
     }

@@ -24,12 +24,6 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         public int Seed { get; init; }
     }
 
-    /// <summary>The demo's training recipe: the default preset, shrunk to finish in a few minutes on two cores.</summary>
-    public static TrainConfig Recipe(int seed) => TrainConfig.DefaultPreset with
-    {
-        Preset = "demo", ImageSize = 128, Epochs = 7, WarmupEpochs = 1, BatchSize = 32, LearningRate = 5e-4, Seed = seed, LogEvery = 10,
-    };
-
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
@@ -50,7 +44,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
             TrainLabels = Path.Combine(data, "trainset_label.txt"), TrainImages = Path.Combine(data, "trainset"),
             ValLabels = Path.Combine(data, "valset_label.txt"), ValImages = Path.Combine(data, "valset"), Out = run,
         };
-        var result = TrainCommand.Run(trainSettings, cancellation, Recipe(settings.Seed));
+        var result = TrainCommand.Run(trainSettings, cancellation, TrainConfig.DemoPreset with { Seed = settings.Seed });
         TrainCommand.Summarise(result);
         if (result.Outcome != TrainOutcome.Finished) return 130;
 

@@ -25,8 +25,9 @@ public sealed class DoctorCommand : Command
             $"TorchSharp {Informational(typeof(TorchSharp.torch).Assembly)}; ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}; " +
             $"SkiaSharp {Informational(typeof(SkiaSharp.SKImage).Assembly)}");
         Row("threads", $"libtorch {get_num_threads()}, logical cores {Environment.ProcessorCount}");
-        Row("auto picks", $"training precision {Precision.Resolve(Precision.Auto, Backbones.Default)}; " +
-            $"inference engine {(cpu.HasAmx ? "torchbf16" : "onnx")} for {Backbones.Default}");
+        var spec = Backbones.Get(Backbones.Default);
+        Row("auto picks", $"training precision {spec.Resolve(Precision.Auto).ToString().ToLowerInvariant()}; " +
+            $"inference engine {Inference.Detector.Fastest(spec).ToString().ToLowerInvariant()} for {spec.Name}");
 
         var network = SelfCheck.Network(batch: 4, Size);
         var convolutions = Ui.Counted("checking convolutions against float64", (start, done) =>

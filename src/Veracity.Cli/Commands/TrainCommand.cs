@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Runtime.InteropServices;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Veracity.Models;
 using Veracity.Training;
 
 namespace Veracity.Cli.Commands;
@@ -17,15 +18,15 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string? ValLabels { get; init; }
         [CommandOption("--val-images <DIR>")] public string? ValImages { get; init; }
         [CommandOption("--val-fraction <F>")] public double ValFraction { get; init; } = 0.1;
-        [CommandOption("--preset <NAME>"), Description("seed (the reference) or default.")] public string Preset { get; init; } = "default";
+        [CommandOption("--preset <NAME>"), Description("seed (the reference), default, or demo (what `veracity demo` trains).")] public string Preset { get; init; } = "default";
         [CommandOption("--model <NAME>"), Description("See `veracity models`.")] public string? Model { get; init; }
         [CommandOption("--no-pretrained"), Description("Start from random weights.")] public bool NoPretrained { get; init; }
         [CommandOption("--epochs <N>")] public int? Epochs { get; init; }
         [CommandOption("--batch-size <N>")] public int? BatchSize { get; init; }
         [CommandOption("--lr <RATE>")] public double? Lr { get; init; }
-        [CommandOption("--optimizer <NAME>"), Description("adam, adamw or sgd.")] public string? Optimizer { get; init; }
+        [CommandOption("--optimizer <NAME>"), Description("adam, adamw or sgd.")] public OptimizerKind? Optimizer { get; init; }
         [CommandOption("--weight-decay <W>")] public double? WeightDecay { get; init; }
-        [CommandOption("--scheduler <NAME>"), Description("step or cosine.")] public string? Scheduler { get; init; }
+        [CommandOption("--scheduler <NAME>"), Description("step or cosine.")] public Schedule? Scheduler { get; init; }
         [CommandOption("--step-size <EPOCHS>")] public int? StepSize { get; init; }
         [CommandOption("--gamma <G>")] public double? Gamma { get; init; }
         [CommandOption("--warmup <EPOCHS>"), Description("Linear learning-rate warm-up, in epochs (fractions allowed).")] public double? Warmup { get; init; }
@@ -34,8 +35,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--seed <K>")] public int? Seed { get; init; }
         [CommandOption("--workers <N>")] public int? Workers { get; init; }
         [CommandOption("--log-every <N>"), Description("Print the reference's progress line every N batches.")] public int? LogEvery { get; init; }
-        [CommandOption("--precision <TYPE>"), Description("auto (default: bfloat16 for resnet18 on CPUs with AVX512-BF16 or AMX, else float32), float32 or bfloat16.")] public string? Precision { get; init; }
-        [CommandOption("--select-by <METRIC>"), Description("auc or accuracy: which validation figure picks best.ckpt.")] public string? SelectBy { get; init; }
+        [CommandOption("--precision <TYPE>"), Description("auto (default: bfloat16 for backbones that support it on CPUs with AVX512-BF16 or AMX, else float32), float32 or bfloat16.")] public Precision? Precision { get; init; }
+        [CommandOption("--select-by <METRIC>"), Description("auc or accuracy: which validation figure picks best.ckpt.")] public SelectBy? SelectBy { get; init; }
         [CommandOption("--rotation <DEGREES>")] public double? Rotation { get; init; }
         [CommandOption("--color-jitter <STRENGTH>")] public double? ColorJitter { get; init; }
         [CommandOption("--random-resized-crop <MIN_SCALE>")] public double? RandomResizedCrop { get; init; }
@@ -62,12 +63,29 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             };
         }
 
+        /// <summary>The flag a <see cref="TrainConfig"/> setting comes from, for messages.</summary>
+        internal static string Flag(string setting) => setting switch
+        {
+            nameof(TrainConfig.LearningRate) => "--lr",
+            nameof(TrainConfig.WarmupEpochs) => "--warmup",
+            nameof(TrainConfig.RandomResizedCropMinScale) => "--random-resized-crop",
+            _ => "--" + string.Concat(setting.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())),
+        };
+
+        /// <summary>Flags that would change the recipe: --resume continues with the recorded one, so it refuses them.</summary>
+        bool ChangesRecipe =>
+            new object?[] { TrainLabels, TrainImages, ValLabels, ValImages, Model, Epochs, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize,
+                Gamma, Warmup, ImageSize, Limit, Seed, Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg,
+                Mixup, Cutmix, Out }.Any(v => v is not null) || NoPretrained || Preset != TrainConfig.DefaultPreset.Preset;
+
         public override ValidationResult Validate() =>
             Resume is null && (TrainLabels is null || TrainImages is null)
                 ? ValidationResult.Error("--train-labels and --train-images are required (or --resume RUNDIR)")
-                : (ValLabels is null) != (ValImages is null)
-                    ? ValidationResult.Error("--val-labels and --val-images go together")
-                    : ValidationResult.Success();
+                : Resume is not null && ChangesRecipe
+                    ? ValidationResult.Error("--resume continues a run with the data and settings it recorded; give it alone")
+                    : (ValLabels is null) != (ValImages is null)
+                        ? ValidationResult.Error("--val-labels and --val-images go together")
+                        : ValidationResult.Success();
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
@@ -105,6 +123,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                         settings.Out ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss")), observer, stop.Token);
             });
             return result;
+        }
+        catch (InvalidSettingException e)
+        {
+            throw new VeracityException($"{Settings.Flag(e.Setting)} {e.Problem}", e);
         }
         finally
         {

@@ -74,10 +74,12 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
         finally
         {
             cancel.Cancel();
+            // Batches decoded ahead are returned to the pool. Their own errors are dropped on purpose: the epoch is
+            // being left, and the exception that left it (a diverged loss, a stop) is the one the caller must see.
             foreach (var task in pending)
             {
                 try { task.GetAwaiter().GetResult().Release(); }
-                catch (OperationCanceledException) { }
+                catch (Exception) { }
             }
         }
     }
@@ -125,8 +127,13 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
         }, cancel);
 
     /// <summary>A decoded batch in pooled managed memory, waiting to become tensors.</summary>
-    sealed record HostBatch(int[] Indices, float[] Pixels, long[] Labels, Dictionary<int, string> Failures)
+    sealed class HostBatch(int[] indices, float[] pixels, long[] labels, Dictionary<int, string> failures)
     {
+        public int[] Indices { get; } = indices;
+        public float[] Pixels { get; } = pixels;
+        public long[] Labels { get; } = labels;
+        public Dictionary<int, string> Failures { get; } = failures;
+
         public Batch ToBatch(SampleTransform transform)
         {
             try

@@ -60,6 +60,12 @@ public sealed record Normalize(ChannelOrder Order, float Scale, float[] Mean, fl
     public static Normalize CntkBgr { get; } =
         new(ChannelOrder.Bgr, 1f, [103.06f, 115.90f, 123.15f], [1f, 1f, 1f]);
 
+    /// <summary>Equal when every field and every mean and std value is (a record alone would compare the arrays by reference).</summary>
+    public bool Equals(Normalize? other) =>
+        other is not null && Order == other.Order && Scale == other.Scale && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
+
+    public override int GetHashCode() => HashCode.Combine(Order, Scale, Mean.Sum(), Std.Sum());
+
     /// <summary>Writes the image as C×H×W floats into <paramref name="chw"/> (length 3 × W × H).</summary>
     public void WriteChw(RgbImage image, Span<float> chw)
     {

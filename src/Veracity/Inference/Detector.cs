@@ -48,10 +48,12 @@ public sealed class Detector : IDisposable
 
         var (info, model) = Checkpoint.Load(path);
         model.eval();
-        if (engine == Engine.Auto) engine = Fastest(info.Backbone, model);
+        var spec = Models.Backbones.Get(info.Backbone);
+        if (engine == Engine.Auto) engine = Fastest(spec);
         if (engine == Engine.TorchBf16)
         {
-            if (model is not ResNet resnet) throw new VeracityException($"{path}: the bfloat16 engine runs {Models.Backbones.Default} only");
+            if (!spec.SupportsBFloat16 || model is not ResNet resnet)
+                throw new VeracityException($"{path}: the bfloat16 engine runs {string.Join(", ", Models.Backbones.All.Where(b => b.SupportsBFloat16).Select(b => b.Name))} only");
             resnet.BFloat16 = true;
         }
         if (engine is Engine.Torch or Engine.TorchBf16)
@@ -60,9 +62,9 @@ public sealed class Detector : IDisposable
             return new Detector(info, null, OpenSession(OnnxExport.ToBytes(info, model), path));
     }
 
-    static Engine Fastest(string backbone, nn.Module<Tensor, Tensor> model) =>
-        CpuInfo.Current.HasAmx && Models.Precision.Resolve(Models.Precision.Auto, backbone) == Models.Precision.BFloat16 ? Engine.TorchBf16
-        : OnnxExport.Supports(model) ? Engine.Onnx
+    public static Engine Fastest(Models.BackboneSpec spec) =>
+        spec.SupportsBFloat16 && CpuInfo.Current.HasAmx ? Engine.TorchBf16
+        : spec.OnnxExportable ? Engine.Onnx
         : Engine.Torch;
 
     static InferenceSession OpenSession(byte[] onnx, string path)

@@ -17,12 +17,10 @@ public static class OnnxExport
 {
     public const string InputName = "images", OutputName = "logits", MetadataKey = "veracity.checkpoint";
 
-    public static bool Supports(nn.Module model) => model is ResNet;
-
     public static byte[] ToBytes(CheckpointInfo info, nn.Module<Tensor, Tensor> model)
     {
-        if (model is not ResNet resnet)
-            throw new VeracityException($"ONNX export supports the resnet18 backbone, not '{info.Backbone}'");
+        if (!Backbones.Get(info.Backbone).OnnxExportable || model is not ResNet resnet)
+            throw new VeracityException($"ONNX export supports {string.Join(", ", Backbones.All.Where(b => b.OnnxExportable).Select(b => b.Name))}, not '{info.Backbone}'");
         var graph = new GraphBuilder();
         using var _ = no_grad();
         string x = graph.ConvBn(InputName, resnet.conv1, resnet.bn1, stride: 2, pad: 3);
@@ -81,7 +79,7 @@ public static class OnnxExport
         public string ConvBn(string input, TorchSharp.Modules.Conv2d conv, TorchSharp.Modules.BatchNorm2d bn, long stride, long pad)
         {
             using var scope = NewDisposeScope();
-            using Scalar eps = bn.eps; // held for the call (see Scalars)
+            using Scalar eps = bn.eps.ToScalar(); // held for the call (see Scalars)
             var scale = bn.weight! / bn.running_var!.add(eps, Scalars.One).sqrt();
             var weight = conv.weight! * scale.reshape(-1, 1, 1, 1);
             var bias = bn.bias! - bn.running_mean! * scale;

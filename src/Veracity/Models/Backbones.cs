@@ -4,11 +4,27 @@ using static TorchSharp.torch;
 namespace Veracity.Models;
 
 /// <summary>
-/// One registry entry: how to build the network (2-class logits), what pixels it expects and where its starting
-/// weights come from. Adding a backbone is adding one entry to <see cref="Backbones.All"/>.
+/// One registry entry: how to build the network (2-class logits), what pixels it expects, where its starting
+/// weights come from and what it can do. Adding a backbone is adding one entry to <see cref="Backbones.All"/>;
+/// callers ask the entry, never the backbone's name or type.
 /// </summary>
+/// <param name="SupportsBFloat16">Its trunk can run in bfloat16 with float32 weights (<see cref="ResNet.BFloat16"/>).</param>
+/// <param name="OnnxExportable">Inference.OnnxExport can write it as an ONNX graph.</param>
+/// <param name="FollowsScalarRule">
+/// Every number its modules pass to libtorch outlives the call (<see cref="Scalars"/>). False for the TorchVision
+/// modules: their BatchNorm batch count and residual sums pass TorchSharp's temporary Scalars.
+/// </param>
 public sealed record BackboneSpec(string Name, string Summary, Normalize Normalize, int DefaultImageSize,
-    string Weights, bool Pretrained, Func<bool, nn.Module<Tensor, Tensor>> Build);
+    string Weights, bool Pretrained, Func<bool, nn.Module<Tensor, Tensor>> Build,
+    bool SupportsBFloat16 = false, bool OnnxExportable = false, bool FollowsScalarRule = false)
+{
+    /// <summary>The concrete type for a run: auto becomes bfloat16 where this backbone supports it and the CPU has native bfloat16.</summary>
+    public Precision Resolve(Precision requested) => requested switch
+    {
+        Precision.Auto => SupportsBFloat16 && CpuInfo.Current.HasBFloat16 ? Precision.BFloat16 : Precision.Float32,
+        _ => requested,
+    };
+}
 
 public static class Backbones
 {
@@ -24,7 +40,7 @@ public static class Backbones
                 var model = new ResNet(CntkResNetImport.Blocks, Classes);
                 if (pretrained) CntkResNetImport.Load(model);
                 return model;
-            }),
+            }, SupportsBFloat16: true, OnnxExportable: true, FollowsScalarRule: true),
         new("resnet50", "TorchVision ResNet-50 with a 2-class head",
             Normalize.ImageNet, 256, "none: random initialisation", false,
             _ => TorchSharp.torchvision.models.resnet50(num_classes: Classes)),

@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Collections.Concurrent;
 using static TorchSharp.torch;
 
@@ -116,8 +117,8 @@ public static class ConvolutionCheck
         using var scope = NewDisposeScope();
         using var generator = new Generator(0x5eed);
         var x64 = randn([shape.Batch, shape.InChannels, shape.Height, shape.Width], ScalarType.Float64, generator: generator);
-        var w64 = randn([shape.OutChannels, shape.InChannels, shape.Kernel, shape.Kernel], ScalarType.Float64, generator: generator)
-            .div_(Math.Sqrt(shape.InChannels * shape.Kernel * shape.Kernel));
+        using var fanIn = Math.Sqrt(shape.InChannels * shape.Kernel * shape.Kernel).ToScalar();
+        var w64 = randn([shape.OutChannels, shape.InChannels, shape.Kernel, shape.Kernel], ScalarType.Float64, generator: generator).div_(fanIn);
         long[] stride = [shape.Stride, shape.Stride], padding = [shape.Padding, shape.Padding];
 
         // What the network does: float32 master weights cast to the compute type, the input in that type and layout.

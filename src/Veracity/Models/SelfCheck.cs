@@ -30,8 +30,8 @@ public static class SelfCheck
     {
         using var generator = new Generator(0);
         using var unit = rand([batch, 3, size, size], generator: generator);
-        using var scale = (Scalar)255.0;
-        using var offset = (Scalar)(-115.0);
+        using var scale = 255.0.ToScalar();
+        using var offset = (-115.0).ToScalar();
         return unit.mul(scale).add_(offset, Scalars.One);
     }
 

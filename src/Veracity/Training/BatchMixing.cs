@@ -42,7 +42,7 @@ public static class BatchMixing
     /// <summary>weight·a + (1 − weight)·b, for mixing images and their losses.</summary>
     public static Tensor Blend(Tensor a, Tensor b, double weight)
     {
-        using Scalar keep = weight, take = 1 - weight; // held for the calls (see Scalars)
+        using Scalar keep = weight.ToScalar(), take = (1 - weight).ToScalar(); // held for the calls (see Scalars)
         return a.mul(keep).add(b, take);
     }
 

@@ -12,14 +12,12 @@ namespace Veracity.Training;
 /// </summary>
 public static class Optimizers
 {
-    public static readonly string[] Names = ["adam", "adamw", "sgd"];
-
-    public static OptimizerHelper Create(string name, IEnumerable<Parameter> parameters, double lr, double weightDecay) => name switch
+    public static OptimizerHelper Create(OptimizerKind kind, IEnumerable<Parameter> parameters, double lr, double weightDecay) => kind switch
     {
-        "adam" => new Adam(parameters, lr, weightDecay),
-        "adamw" => new AdamW(parameters, lr, weightDecay),
-        "sgd" => new Sgd(parameters, lr, weightDecay),
-        _ => throw new VeracityException($"unknown optimiser '{name}'; choose from {string.Join(", ", Names)}"),
+        OptimizerKind.Adam => new Adam(parameters, lr, weightDecay),
+        OptimizerKind.AdamW => new AdamW(parameters, lr, weightDecay),
+        OptimizerKind.Sgd => new Sgd(parameters, lr, weightDecay),
+        _ => throw new InvalidSettingException(nameof(TrainConfig.Optimizer), $"'{kind}' is unknown"),
     };
 
     /// <summary>Adam with L2 weight decay added to the gradient (PyTorch's Adam).</summary>
@@ -29,7 +27,7 @@ public static class Optimizers
         public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
         {
             var options = (Options)group.Options;
-            using Scalar decay = options.weight_decay!.Value;
+            using Scalar decay = options.weight_decay!.Value.ToScalar();
             foreach (var param in group.Parameters)
             {
                 if (param.grad is not { } grad) continue;
@@ -49,7 +47,7 @@ public static class Optimizers
         {
             var options = (Options)group.Options;
             double lr = options.LearningRate!.Value;
-            using Scalar shrink = 1 - lr * options.weight_decay!.Value;
+            using Scalar shrink = (1 - lr * options.weight_decay!.Value).ToScalar();
             foreach (var param in group.Parameters)
             {
                 if (param.grad is not { } grad) continue;
@@ -68,7 +66,7 @@ public static class Optimizers
         public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
         {
             var options = group.Options;
-            using Scalar decay = options.weight_decay!.Value, momentum = options.momentum!.Value, descent = -options.LearningRate!.Value;
+            using Scalar decay = options.weight_decay!.Value.ToScalar(), momentum = options.momentum!.Value.ToScalar(), descent = (-options.LearningRate!.Value).ToScalar();
             foreach (var param in group.Parameters)
             {
                 if (param.grad is not { } grad) continue;
@@ -87,8 +85,8 @@ public static class Optimizers
     static void AdamUpdate(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, long step, double lr,
         double beta1, double beta2, double eps)
     {
-        using Scalar keep1 = beta1, take1 = 1 - beta1, keep2 = beta2, take2 = 1 - beta2, epsilon = eps;
-        using Scalar correction2 = Math.Sqrt(1 - Math.Pow(beta2, step)), stepSize = -lr / (1 - Math.Pow(beta1, step));
+        using Scalar keep1 = beta1.ToScalar(), take1 = (1 - beta1).ToScalar(), keep2 = beta2.ToScalar(), take2 = (1 - beta2).ToScalar(), epsilon = eps.ToScalar();
+        using Scalar correction2 = Math.Sqrt(1 - Math.Pow(beta2, step)).ToScalar(), stepSize = (-lr / (1 - Math.Pow(beta1, step))).ToScalar();
         expAvg.mul_(keep1).add_(grad, take1);
         expAvgSq.mul_(keep2).addcmul_(grad, grad, take2);
         using var denominator = expAvgSq.sqrt().div_(correction2).add_(epsilon, Scalars.One);

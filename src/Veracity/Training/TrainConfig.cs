@@ -1,7 +1,26 @@
 using System.Text.Json.Serialization;
 using Veracity.Data;
+using Veracity.Models;
 
 namespace Veracity.Training;
+
+[JsonConverter(typeof(LowerCaseEnumConverter<OptimizerKind>))]
+public enum OptimizerKind { Adam, AdamW, Sgd }
+
+/// <summary>How the learning rate falls: step (× gamma every step-size epochs) or cosine (to zero over the run).</summary>
+[JsonConverter(typeof(LowerCaseEnumConverter<Schedule>))]
+public enum Schedule { Step, Cosine }
+
+/// <summary>Which validation figure picks the best checkpoint.</summary>
+[JsonConverter(typeof(LowerCaseEnumConverter<SelectBy>))]
+public enum SelectBy { Auc, Accuracy }
+
+/// <summary>A setting of a <see cref="TrainConfig"/> that cannot be used; the caller words it for its own interface.</summary>
+public sealed class InvalidSettingException(string setting, string problem) : VeracityException($"{setting} {problem}")
+{
+    public string Setting { get; } = setting;
+    public string Problem { get; } = problem;
+}
 
 /// <summary>Everything that decides a training run. Saved as config.json and inside every checkpoint.</summary>
 public sealed record TrainConfig
@@ -13,9 +32,9 @@ public sealed record TrainConfig
     public int Epochs { get; init; } = 3;
     public int BatchSize { get; init; } = 32;
     public double LearningRate { get; init; } = 1e-4;
-    public string Optimizer { get; init; } = "adamw";
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.AdamW;
     public double WeightDecay { get; init; } = 0.05;
-    public string Scheduler { get; init; } = "cosine";
+    public Schedule Scheduler { get; init; } = Schedule.Cosine;
     public int StepSize { get; init; } = 4;
     public double Gamma { get; init; } = 0.85;
     /// <summary>Epochs (fractions allowed) over which the learning rate rises linearly from near 0; 0 = none.</summary>
@@ -26,10 +45,9 @@ public sealed record TrainConfig
     public int Workers { get; init; } = 2;
     /// <summary>Print the reference's progress line every N batches.</summary>
     public int LogEvery { get; init; } = 100;
-    /// <summary>"auto", "float32" or "bfloat16" (resnet18's trunk only); see <see cref="Models.Precision"/>. A run records the resolved type.</summary>
-    public string Precision { get; init; } = Models.Precision.Auto;
-    /// <summary>"auc" or "accuracy": which validation figure picks the best checkpoint.</summary>
-    public string SelectBy { get; init; } = "auc";
+    /// <summary>See <see cref="Models.Precision"/>. A run records the resolved type.</summary>
+    public Precision Precision { get; init; } = Precision.Auto;
+    public SelectBy SelectBy { get; init; } = SelectBy.Auc;
 
     // Augmentations (each off when 0 / false).
     public bool HorizontalFlip { get; init; } = true;
@@ -61,7 +79,7 @@ public sealed record TrainConfig
     public static TrainConfig SeedPreset { get; } = new()
     {
         Preset = "seed", Model = "resnet18", ImageSize = 256, Epochs = 2, BatchSize = 40, LearningRate = 0.005,
-        Optimizer = "adam", WeightDecay = 0, Scheduler = "step", StepSize = 4, Gamma = 0.85,
+        Optimizer = OptimizerKind.Adam, WeightDecay = 0, Scheduler = Schedule.Step, StepSize = 4, Gamma = 0.85,
         HorizontalFlip = true, VerticalFlip = true,
     };
 
@@ -76,29 +94,39 @@ public sealed record TrainConfig
         Preset = "default", WarmupEpochs = 0.5, JpegProbability = 0.3, BlurProbability = 0.1, ColorJitter = 0.1,
     };
 
-    public static TrainConfig FromPreset(string name) => name switch
+    /// <summary>The default preset shrunk to finish in a few minutes on two cores: what <c>veracity demo</c> trains.</summary>
+    public static TrainConfig DemoPreset { get; } = DefaultPreset with
     {
-        "seed" => SeedPreset,
-        "default" => DefaultPreset,
-        _ => throw new VeracityException($"unknown preset '{name}'; choose seed or default"),
+        Preset = "demo", ImageSize = 128, Epochs = 7, WarmupEpochs = 1, BatchSize = 32, LearningRate = 5e-4, LogEvery = 10,
     };
 
+    public static IReadOnlyList<TrainConfig> Presets { get; } = [SeedPreset, DefaultPreset, DemoPreset];
+
+    public static TrainConfig FromPreset(string name) =>
+        Presets.FirstOrDefault(p => p.Preset == name)
+        ?? throw new InvalidSettingException(nameof(Preset), $"'{name}' is unknown; choose from {string.Join(", ", Presets.Select(p => p.Preset))}");
+
+    /// <summary>Throws <see cref="InvalidSettingException"/> naming the first setting that cannot be used.</summary>
     public void Validate()
     {
-        Models.Backbones.Get(Model);
-        if (ImageSize < 32 || ImageSize % 32 != 0) throw new VeracityException("--image-size must be a multiple of 32, at least 32");
-        if (Epochs < 1) throw new VeracityException("--epochs must be at least 1");
-        if (BatchSize < 1) throw new VeracityException("--batch-size must be at least 1");
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new VeracityException("--lr must be a positive number");
-        if (!Optimizers.Names.Contains(Optimizer)) throw new VeracityException($"--optimizer must be one of {string.Join(", ", Optimizers.Names)}");
-        if (Scheduler is not ("step" or "cosine")) throw new VeracityException("--scheduler must be step or cosine");
-        if (SelectBy is not ("auc" or "accuracy")) throw new VeracityException("--select-by must be auc or accuracy");
-        if (!Models.Precision.IsKnown(Precision)) throw new VeracityException("--precision must be auto, float32 or bfloat16");
-        if (Precision == Models.Precision.BFloat16 && Model != Models.Backbones.Default)
-            throw new VeracityException($"--precision bfloat16 is available for {Models.Backbones.Default} only");
-        if (Limit is < 1) throw new VeracityException("--limit must be at least 1");
-        if (StepSize < 1) throw new VeracityException("--step-size must be at least 1");
-        if (WarmupEpochs < 0 || WarmupEpochs >= Epochs) throw new VeracityException("--warmup must be at least 0 and less than --epochs");
+        static void Require(bool condition, string setting, string problem)
+        {
+            if (!condition) throw new InvalidSettingException(setting, problem);
+        }
+        var spec = Backbones.Get(Model);
+        Require(ImageSize >= 32 && ImageSize % 32 == 0, nameof(ImageSize), "must be a multiple of 32, at least 32");
+        Require(Epochs >= 1, nameof(Epochs), "must be at least 1");
+        Require(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "must be a positive number");
+        Require(Enum.IsDefined(Optimizer), nameof(Optimizer), $"must be one of {string.Join(", ", Enum.GetNames<OptimizerKind>())}");
+        Require(Enum.IsDefined(Scheduler), nameof(Scheduler), "must be step or cosine");
+        Require(Enum.IsDefined(SelectBy), nameof(SelectBy), "must be auc or accuracy");
+        Require(Enum.IsDefined(Precision), nameof(Precision), "must be auto, float32 or bfloat16");
+        Require(Precision != Precision.BFloat16 || spec.SupportsBFloat16, nameof(Precision),
+            $"bfloat16 is not available for {Model}; backbones with a bfloat16 trunk: {string.Join(", ", Backbones.All.Where(b => b.SupportsBFloat16).Select(b => b.Name))}");
+        Require(Limit is null or >= 1, nameof(Limit), "must be at least 1");
+        Require(StepSize >= 1, nameof(StepSize), "must be at least 1");
+        Require(WarmupEpochs >= 0 && WarmupEpochs < Epochs, nameof(WarmupEpochs), "must be at least 0 and less than the epochs");
     }
 
     /// <summary>The learning rate for a step: a pure function of progress, so a resumed run follows the same schedule.</summary>
@@ -107,8 +135,9 @@ public sealed record TrainConfig
         double step = epoch * batchesPerEpoch + batch, warmup = WarmupEpochs * batchesPerEpoch;
         double scheduled = Scheduler switch
         {
-            "step" => LearningRate * Math.Pow(Gamma, epoch / StepSize),
-            _ => LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / (Epochs * (double)batchesPerEpoch))),
+            Schedule.Step => LearningRate * Math.Pow(Gamma, epoch / StepSize),
+            Schedule.Cosine => LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / (Epochs * (double)batchesPerEpoch))),
+            _ => throw new InvalidSettingException(nameof(Scheduler), $"'{Scheduler}' is unknown"),
         };
         return step < warmup ? scheduled * (step + 1) / (warmup + 1) : scheduled;
     }

@@ -47,7 +47,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     public static TrainResult Train(TrainConfig config, TrainData data, string runDir, ITrainingObserver observer, CancellationToken stop = default)
     {
         config.Validate();
-        config = config with { Precision = Precision.Resolve(config.Precision, config.Model) };
+        config = config with { Precision = Backbones.Get(config.Model).Resolve(config.Precision) };
         Directory.CreateDirectory(runDir);
         if (File.Exists(Path.Combine(runDir, LastFile)))
             throw new VeracityException($"{runDir} already holds a run; use --resume {runDir} to continue it, or another --out");
@@ -152,12 +152,12 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 Line($" * Acc@1 {metrics.Accuracy * 100:F3}  AUC {Format(metrics.Auc)}  AP {Format(metrics.AveragePrecision)}  " +
                      $"EER {Format(metrics.Eer)}  log-loss {metrics.LogLoss:F4}  ({imagesPerSecond:F1} images/s training)");
 
-                double score = (config.SelectBy == "accuracy" ? metrics.Accuracy : metrics.Auc ?? metrics.Accuracy);
+                double score = (config.SelectBy == SelectBy.Accuracy ? metrics.Accuracy : metrics.Auc ?? metrics.Accuracy);
                 if (best is null || score > best)
                 {
                     best = score;
                     Save(BestFile, model, null, epoch + 1, 0, null, best, row);
-                    Line($"   new best {config.SelectBy} {score:F4}: saved {BestFile}");
+                    Line($"   new best {config.SelectBy.ToString().ToLowerInvariant()} {score:F4}: saved {BestFile}");
                 }
                 Save(LastFile, model, optimizer, epoch + 1, 0, null, best, row);
                 if (stop.IsCancellationRequested && epoch + 1 < config.Epochs)
