@@ -150,11 +150,13 @@ public class LoaderMemoryTests(SmallSynthSet data) : IClassFixture<SmallSynthSet
                     }
         }
 
-        Run(20); // warm up pools and caches
+        // Warm up pools, caches and the allocator's arenas: inside the full test run (other classes' tensors freed
+        // before) RSS still rose by 42–73 MiB over the first few hundred epochs here, then stayed flat.
+        Run(200);
         long before = Rss();
         Run(400);
         long after = Rss();
-        Assert.True(batches > 3000, $"only {batches} batches");
+        Assert.True(batches > 5000, $"only {batches} batches");
         Assert.True(after - before < 40L << 20, $"RSS grew by {(after - before) >> 20} MiB over {batches} batches");
     }
 }

@@ -18,7 +18,8 @@ public class PrecisionTests
     public void Bfloat16_is_refused_for_other_backbones()
     {
         var config = TrainConfig.SeedPreset with { Model = "mobilenet_v3_small", Precision = Precision.BFloat16 };
-        var error = Assert.Throws<VeracityException>(config.Validate);
+        var error = Assert.Throws<InvalidSettingException>(config.Validate);
+        Assert.Equal(nameof(TrainConfig.Precision), error.Setting);
         Assert.Contains("bfloat16", error.Message);
     }
 }
