@@ -17,11 +17,6 @@ sealed class BenchOptions(string[] args)
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
-    public static string CpuModel() =>
-        File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown"
-            : "unknown";
-
     /// <summary>Runs <paramref name="pass"/> (which returns images processed) once to warm up, then for at least <paramref name="seconds"/>.</summary>
     public static void Report(string what, int seconds, Func<int> pass)
     {

@@ -10,12 +10,13 @@ static class ModelBench
     public static void Run(BenchOptions options)
     {
         int batchSize = options.Int("--batch", 32), seconds = options.Int("--seconds", 20);
-        string modes = options.String("--modes", "train,inference"), precision = $"{Backbones.Get(Backbones.Default).Resolve(Enum.Parse<Precision>(options.String("--precision", "float32"), ignoreCase: true))}";
+        string modes = options.String("--modes", "train,inference");
+        var precision = Backbones.Get(Backbones.Default).Resolve(Enum.Parse<Precision>(options.String("--precision", "float32"), ignoreCase: true));
         Console.WriteLine($"libtorch threads: {get_num_threads()}; batch {batchSize}; resnet18 (blocks [2,2,2,3]), ImageNet weights; {precision}");
         foreach (int size in options.Ints("--sizes", [128, 224, 256]))
         {
             using var model = (ResNet)Backbones.Create("resnet18");
-            model.BFloat16 = precision == nameof(Precision.BFloat16);
+            model.BFloat16 = precision == Precision.BFloat16;
             using var optimizer = Optimizers.Create(OptimizerKind.Adam, model.parameters(), 1e-4, 0);
             using var images = randn(batchSize, 3, size, size);
             using var labels = randint(0, 2, [batchSize], dtype: ScalarType.Int64);

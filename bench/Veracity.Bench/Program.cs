@@ -10,7 +10,7 @@ using Veracity.Bench;
 NativeHeap.LimitFragmentation();
 string mode = args.FirstOrDefault() ?? "decode";
 var options = new BenchOptions(args.Skip(1).ToArray());
-Console.WriteLine($"CPU: {BenchOptions.CpuModel()}, {Environment.ProcessorCount} logical cores; .NET {Environment.Version}");
+Console.WriteLine($"CPU: {CpuInfo.Current}, {Environment.ProcessorCount} logical cores; .NET {Environment.Version}");
 switch (mode)
 {
     case "decode": DecodeBench.Run(options); break;

@@ -42,7 +42,7 @@ public class NumericsTests(ITestOutputHelper output)
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels, [1, 3, 224, 224]))]);
         var onnx = tensor(results.Single().AsEnumerable<float>().ToArray(), [1, 512]);
 
-        double error = SelfCheck.RelativeError(onnx, reference);
+        double error = ConvolutionCheck.RelativeError(onnx, reference);
         output.WriteLine($"ONNX Runtime: {error:G3} of the float64 features' scale");
         Assert.True(error < SelfCheck.Float32Tolerance, $"ONNX Runtime features off by {error:G3} of their scale");
         Assert.True(reference.max().item<double>() > 0.1, "features are not trivially zero");
@@ -77,7 +77,7 @@ public class NumericsTests(ITestOutputHelper output)
             var input = SelfCheck.CntkInput(batch, size);
             var reference = SelfCheck.Float64Features(input);
             using var _ = no_grad();
-            double error = SelfCheck.RelativeError(model.Features(input), reference);
+            double error = ConvolutionCheck.RelativeError(model.Features(input), reference);
 
             Assert.True(error < SelfCheck.Float32Tolerance, $"features off by {error:G3}");
             foreach (var shape in faulty)

@@ -52,7 +52,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     internal static Tensor Convolve(Conv2d conv, Tensor x)
     {
         var weight = conv.weight!;
-        var shape = new ConvShape(x.shape[0], weight.shape[1], weight.shape[0], weight.shape[2], conv.stride[0], conv.padding![0], x.shape[2], x.shape[3]);
+        var shape = ConvShape.Of(conv, x.shape[0], x.shape[2], x.shape[3]);
         bool backward = is_grad_enabled() && (x.requires_grad || weight.requires_grad);
         var route = ConvolutionCheck.RouteFor(shape, x.dtype, backward);
         using var input = ConvolutionCheck.Layout(Cast(x, route.Type), route.Layout);
@@ -151,9 +151,9 @@ public sealed class ResNet : Module<Tensor, Tensor>
         var shapes = new List<ConvShape>();
         long Add(Conv2d conv, long inputSize)
         {
-            var w = conv.weight!.shape;
-            shapes.Add(new ConvShape(batch, w[1], w[0], w[2], conv.stride[0], conv.padding![0], inputSize, inputSize));
-            return (inputSize + 2 * conv.padding![0] - w[2]) / conv.stride[0] + 1;
+            var shape = ConvShape.Of(conv, batch, inputSize, inputSize);
+            shapes.Add(shape);
+            return shape.OutputHeight;
         }
         long side = (Add(conv1, size) + 1) / 2; // the 3×3/2 max pool, padding 1, halves it (rounding up)
         foreach (var block in Blocks)

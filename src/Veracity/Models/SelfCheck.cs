@@ -54,13 +54,6 @@ public static class SelfCheck
         return model.Features(input64);
     }
 
-    /// <summary>Largest difference relative to the reference's largest magnitude.</summary>
-    public static double RelativeError(Tensor actual, Tensor reference)
-    {
-        using var scope = NewDisposeScope();
-        return (actual.to(ScalarType.Float64) - reference).abs().max().item<double>() / reference.abs().max().item<double>();
-    }
-
     /// <summary>Float32 and bfloat16 features of one random batch against float64.</summary>
     public static IReadOnlyList<NetworkCheck> Network(long batch, long size)
     {
@@ -69,9 +62,9 @@ public static class SelfCheck
         var input = CntkInput(batch, size);
         var reference = Float64Features(input);
         using var _ = no_grad();
-        double float32 = RelativeError(model.Features(input), reference);
+        double float32 = ConvolutionCheck.RelativeError(model.Features(input), reference);
         model.BFloat16 = true;
-        double bfloat16 = RelativeError(model.Features(input), reference);
+        double bfloat16 = ConvolutionCheck.RelativeError(model.Features(input), reference);
         return [new(ScalarType.Float32, batch, size, float32, Float32Tolerance), new(ScalarType.BFloat16, batch, size, bfloat16, BFloat16Tolerance)];
     }
 }
