@@ -42,7 +42,7 @@ static class DecodeBench
             });
 
             var transform = new SampleTransform(target, target, [new RandomHorizontalFlip(), new RandomVerticalFlip()], Normalize.ImageNet);
-            var dataset = new ImageDataset(dir, rows, transform);
+            var dataset = ImageDataset.Labelled(dir, rows, transform);
             foreach (int workers in new[] { 1, Environment.ProcessorCount })
             {
                 var loader = new DataLoader(dataset, new LoaderOptions(BatchSize: 40, Shuffle: true, Workers: workers));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Veracity.Data;
 using Veracity.Models;
 using Veracity.Training;
+using Veracity.Checkpoints;
 
 namespace Veracity.Bench;
 

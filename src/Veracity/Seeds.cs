@@ -6,6 +6,17 @@ namespace Veracity;
 /// </summary>
 public static class Seeds
 {
+    /// <summary>
+    /// Constants mixed in beside a seed so that each use of it draws its own stream. They are negative because
+    /// per-row streams mix in a row index (≥ 0), so no salt can collide with a row.
+    /// </summary>
+    public static class Salt
+    {
+        public const long Shuffle = -1, BatchMixing = -2, ValidationSplit = -3;
+        /// <summary>The synthetic set's stratified validation split (placed before the class, not after the epoch).</summary>
+        public const long SynthSplit = -1;
+    }
+
     public static int Mix(params ReadOnlySpan<long> parts)
     {
         ulong state = 0x9E3779B97F4A7C15;

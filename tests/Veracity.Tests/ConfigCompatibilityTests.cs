@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Veracity.Models;
 using Veracity.Training;
+using Veracity.Checkpoints;
 
 namespace Veracity.Tests;
 
@@ -25,6 +26,18 @@ public class ConfigCompatibilityTests
         string written = JsonSerializer.Serialize(config);
         foreach (string value in new[] { "\"adamw\"", "\"cosine\"", "\"bfloat16\"", "\"auc\"" })
             Assert.Contains(value, written);
+    }
+
+    [Fact]
+    public void A_metrics_row_with_the_old_second_log_loss_name_still_reads()
+    {
+        const string oldRow = """
+            {"Epoch":0,"TrainLoss":0.6873283410072326,"TrainAccuracy":0.655,"LearningRate":0.00045880104260405635,
+             "ImagesPerSecond":38.08156935061252,"ValLoss":0.7399079648136193,"ValAccuracy":0.815,"ValAuc":0.881,
+             "ValAp":0.8660148896191723,"ValEer":0.17000000000000004,"EerThreshold":0.2396956980228424,"ValLogLoss":0.7399079648136193}
+            """;
+        var row = JsonSerializer.Deserialize<EpochMetrics>(oldRow)!;
+        Assert.Equal((0, 0.815, 0.881, 0.7399079648136193), (row.Epoch, row.ValAccuracy, row.ValAuc, row.ValLogLoss));
     }
 
     [Fact]

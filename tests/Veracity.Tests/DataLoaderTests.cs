@@ -15,7 +15,7 @@ public class DataLoaderTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         var batches = new List<(float[], long[], int[])>();
         foreach (var batch in loader.Epoch(epoch))
             using (batch)
-                batches.Add((batch.Images.data<float>().ToArray(), batch.Labels.data<long>().ToArray(), batch.Indices));
+                batches.Add((batch.Images.data<float>().ToArray(), batch.Labels!.data<long>().ToArray(), batch.Indices));
         return batches;
     }
 
@@ -30,7 +30,7 @@ public class DataLoaderTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
             {
                 Assert.Equal(ScalarType.Float32, batch.Images.dtype);
                 Assert.Equal(new long[] { batch.Size, 3, 32, 32 }, batch.Images.shape);
-                Assert.Equal(batch.Indices.Select(i => (long)dataset.Rows[i].Target), batch.Labels.data<long>().ToArray());
+                Assert.Equal(batch.Indices.Select(i => (long)dataset.Targets![i]), batch.Labels!.data<long>().ToArray());
                 seen += batch.Size;
             }
         Assert.Equal(dataset.Count, seen);
@@ -73,7 +73,7 @@ public class DataLoaderTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         var a = new float[plain.Transform.FloatCount];
         var b = new float[plain.Transform.FloatCount];
         plain.Load(0, new Random(0), a);
-        new ImageDataset(plain.ImageRoot, plain.Rows, flipped).Load(0, new Random(0), b);
+        new ImageDataset(plain.ImageRoot, plain.Names, plain.Targets, flipped).Load(0, new Random(0), b);
         Assert.NotEqual(a, b);
         // Row 3 of channel 0 reversed is the flipped row.
         Assert.Equal(a.AsSpan(3 * 32, 32).ToArray().Reverse(), b.AsSpan(3 * 32, 32).ToArray());
@@ -94,12 +94,8 @@ public class DataLoaderTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     [Fact]
     public void Single_samples_come_as_chw_tensors()
     {
-        var (image, label) = Dataset().Get(2, new Random(0));
-        using (image)
-        {
-            Assert.Equal(new long[] { 3, 32, 32 }, image.shape);
-            Assert.Equal(Dataset().Rows[2].Target, label);
-        }
+        using var image = Dataset().Get(2, new Random(0));
+        Assert.Equal(new long[] { 3, 32, 32 }, image.shape);
     }
 
     [Fact]
@@ -109,10 +105,21 @@ public class DataLoaderTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         File.Copy(Path.Combine(data.TrainImages, File.ReadLines(data.TrainLabels).ElementAt(1).Split(',')[0]), dir.File("good.jpg"));
         File.WriteAllText(dir.File("bad.jpg"), "not an image");
         var rows = new[] { new LabelRow("good.jpg", 0, 2), new LabelRow("bad.jpg", 1, 3) };
-        var loader = new DataLoader(new ImageDataset(dir.Path, rows, SampleTransform.Evaluation(16, 16, Normalize.ImageNet)),
+        var loader = new DataLoader(ImageDataset.Labelled(dir.Path, rows, SampleTransform.Evaluation(16, 16, Normalize.ImageNet)),
             new LoaderOptions(BatchSize: 1));
         var error = Assert.Throws<Imaging.ImageDecodeException>(() => Collect(loader, 0));
         Assert.EndsWith("bad.jpg", error.Path);
+    }
+
+    [Fact]
+    public void Unlabelled_images_load_without_labels()
+    {
+        var labelled = Dataset();
+        var unlabelled = new ImageDataset(labelled.ImageRoot, labelled.Names, targets: null, labelled.Transform);
+        using var batch = new DataLoader(unlabelled, new LoaderOptions(BatchSize: 4)).Epoch().First();
+        Assert.Null(batch.Labels);
+        using var first = new DataLoader(labelled, new LoaderOptions(BatchSize: 4)).Epoch().First();
+        Assert.Equal(first.Images.data<float>().ToArray(), batch.Images.data<float>().ToArray());
     }
 }
 

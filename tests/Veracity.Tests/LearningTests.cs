@@ -1,5 +1,6 @@
 using Veracity.Synth;
 using Veracity.Training;
+using Veracity.Checkpoints;
 
 namespace Veracity.Tests;
 

@@ -1,4 +1,5 @@
 using Veracity.Evaluation;
+using Veracity.Metrics;
 
 namespace Veracity.Tests;
 
@@ -8,19 +9,19 @@ public class MetricsTests
     public void Auc_counts_ties_as_half()
     {
         // Pairs (fake, real): 0.8>0.1, 0.8>0.4, 0.4=0.4 (half), 0.4>0.1 → 3.5 of 4.
-        Assert.Equal(0.875, Metrics.Auc([0.1, 0.4, 0.4, 0.8], [0, 0, 1, 1]), 12);
-        Assert.Equal(1.0, Metrics.Auc([0.1, 0.2, 0.9], [0, 0, 1]), 12);
-        Assert.Equal(0.0, Metrics.Auc([0.9, 0.2], [0, 1]), 12);
-        Assert.Equal(0.5, Metrics.Auc([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1]), 12);
+        Assert.Equal(0.875, ScoreMetrics.Auc([0.1, 0.4, 0.4, 0.8], [0, 0, 1, 1]), 12);
+        Assert.Equal(1.0, ScoreMetrics.Auc([0.1, 0.2, 0.9], [0, 0, 1]), 12);
+        Assert.Equal(0.0, ScoreMetrics.Auc([0.9, 0.2], [0, 1]), 12);
+        Assert.Equal(0.5, ScoreMetrics.Auc([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1]), 12);
     }
 
     [Fact]
     public void Average_precision_matches_the_hand_computed_sum()
     {
         // Descending: 0.9 (fake) P=1 R=.5; 0.8 (real) P=.5; 0.7 (fake) P=2/3 R=1 → .5·1 + .5·2/3.
-        Assert.Equal(0.5 + 0.5 * 2 / 3.0, Metrics.AveragePrecision([0.9, 0.8, 0.7, 0.1], [1, 0, 1, 0]), 12);
+        Assert.Equal(0.5 + 0.5 * 2 / 3.0, ScoreMetrics.AveragePrecision([0.9, 0.8, 0.7, 0.1], [1, 0, 1, 0]), 12);
         // A tie group counts as one threshold: 0.5 holds one fake and one real → P=.5 at R=1.
-        Assert.Equal(0.5, Metrics.AveragePrecision([0.5, 0.5], [1, 0]), 12);
+        Assert.Equal(0.5, ScoreMetrics.AveragePrecision([0.5, 0.5], [1, 0]), 12);
     }
 
     [Fact]
@@ -31,17 +32,17 @@ public class MetricsTests
         var targets = new List<int>();
         for (int i = 0; i < 1000; i++) { scores.Add(i == 0 ? 0.99 : 0.1); targets.Add(0); }
         for (int i = 0; i < 10; i++) { scores.Add(0.5 + i * 0.01); targets.Add(1); }
-        var roc = Metrics.Roc(scores, targets);
-        Assert.Equal(1.0, Metrics.TprAtFpr(roc, 1e-3), 12);
-        Assert.Equal(0.0, Metrics.TprAtFpr(roc, 1e-4), 12);
+        var roc = ScoreMetrics.Roc(scores, targets);
+        Assert.Equal(1.0, ScoreMetrics.TprAtFpr(roc, 1e-3), 12);
+        Assert.Equal(0.0, ScoreMetrics.TprAtFpr(roc, 1e-4), 12);
     }
 
     [Fact]
     public void Eer_and_its_threshold_on_a_symmetric_case()
     {
         // Reals 0.1,0.2,0.6; fakes 0.4,0.8,0.9. At threshold 0.6: FPR 1/3, FNR 1/3.
-        var roc = Metrics.Roc([0.1, 0.2, 0.6, 0.4, 0.8, 0.9], [0, 0, 0, 1, 1, 1]);
-        var (eer, threshold) = Metrics.EqualErrorRate(roc);
+        var roc = ScoreMetrics.Roc([0.1, 0.2, 0.6, 0.4, 0.8, 0.9], [0, 0, 0, 1, 1, 1]);
+        var (eer, threshold) = ScoreMetrics.EqualErrorRate(roc);
         Assert.Equal(1 / 3.0, eer, 12);
         Assert.Equal(0.6, threshold, 12);
     }
@@ -67,6 +68,6 @@ public class MetricsTests
         Assert.Null(m.Eer);
         Assert.Contains("only real images", m.Note);
         Assert.Equal(1.0, m.Accuracy);
-        Assert.Equal(0.0, Metrics.LogLoss([0.0, 1.0], [0, 1]), 10);
+        Assert.Equal(0.0, ScoreMetrics.LogLoss([0.0, 1.0], [0, 1]), 10);
     }
 }

@@ -1,6 +1,7 @@
 using Veracity.Models;
 using Veracity.Training;
 using static TorchSharp.torch;
+using Veracity.Checkpoints;
 
 namespace Veracity.Tests;
 

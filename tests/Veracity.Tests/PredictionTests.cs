@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Veracity.Data;
 using Veracity.Training;
+using Veracity.Checkpoints;
 
 namespace Veracity.Tests;
 

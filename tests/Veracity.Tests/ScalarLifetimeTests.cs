@@ -3,6 +3,7 @@ using Veracity.Inference;
 using Veracity.Models;
 using Veracity.Training;
 using static TorchSharp.torch;
+using Veracity.Checkpoints;
 
 namespace Veracity.Tests;
 
@@ -76,7 +77,7 @@ public class ScalarLifetimeTests
                 model.train();
                 Train(model, optimizer, images, labels);
                 model.eval();
-                Assert.Equal(4, Detector.Score(model, images, tta: 2).Length);
+                Assert.Equal(4, Scoring.FakeProbabilities(model, images, tta: 2).Length);
             }
         }
         finally

@@ -6,6 +6,7 @@ using Veracity.Evaluation;
 using Veracity.Inference;
 using Veracity.Synth;
 using Veracity.Training;
+using Veracity.Checkpoints;
 
 namespace Veracity.Cli.Commands;
 
@@ -49,14 +50,15 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         if (result.Outcome != TrainOutcome.Finished) return 130;
 
         AnsiConsole.MarkupLine("[yellow]3/4 Evaluating[/] the best checkpoint on the validation set");
-        var report = EvaluateCommand.Evaluate(result.BestCheckpoint, trainSettings.ValLabels!, trainSettings.ValImages!, 1, 32, 2,
-            Path.Combine(data, SyntheticDataset.ManipulationFileName("valset")));
+        var evaluation = new InferenceOptions(result.BestCheckpoint, Engine.Auto, new ScoringOptions(Tta: 1, BatchSize: 32, Workers: 2));
+        var report = EvaluateCommand.Evaluate(evaluation, trainSettings.ValLabels!, trainSettings.ValImages!,
+            SyntheticDataset.ReadManipulations(Path.Combine(data, SyntheticDataset.ManipulationFileName("valset"))));
         EvaluateCommand.Print(report);
         var files = Evaluator.Write(report, eval);
 
         AnsiConsole.MarkupLine("[yellow]4/4 Predicting[/] the validation folder with TTA 2");
-        var (written, _) = PredictCommand.Predict(result.BestCheckpoint, trainSettings.ValImages!, Prediction.ListImages(trainSettings.ValImages!),
-            2, 32, 2, OnError.Fail, submission);
+        var (written, _) = PredictCommand.Predict(evaluation with { Scoring = evaluation.Scoring with { Tta = 2 } }, trainSettings.ValImages!,
+            Prediction.ListImages(trainSettings.ValImages!), OnError.Fail, submission);
 
         var where = new Table().AddColumns("what", "where");
         where.AddRow("data (synthetic)", data);

@@ -26,8 +26,8 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         string outDir = settings.Out ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.Model))!, "eval");
-        var report = Evaluate(settings.Model, settings.Labels, settings.Images, settings.Tta, settings.BatchSize, settings.Workers,
-            settings.ByType ? ManipulationFileFor(settings.Labels) : null, settings.Engine);
+        var report = Evaluate(settings.Options, settings.Labels, settings.Images,
+            settings.ByType ? SyntheticDataset.ReadManipulations(ManipulationFileFor(settings.Labels)) : null);
         Print(report);
         Ui.ReportConvolutionFallbacks();
         foreach (string file in Evaluator.Write(report, outDir))
@@ -35,12 +35,11 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         return 0;
     }
 
-    internal static EvaluationReport Evaluate(string model, string labels, string images, int tta, int batchSize, int workers,
-        string? manipulations, Engine engine = Engine.Auto)
+    internal static EvaluationReport Evaluate(InferenceOptions run, string labels, string images, IReadOnlyDictionary<string, string>? fakeGroups)
     {
-        using var detector = Detector.Load(model, engine);
-        return Ui.Counted($"Scoring (TTA {tta}, {detector.Engine})", (start, step) =>
-            Evaluator.Run(detector, model, labels, images, tta, batchSize, workers, manipulations, start, step));
+        using var detector = Detector.Load(run.Model, run.Engine);
+        return Ui.Counted($"Scoring (TTA {run.Scoring.Tta}, {detector.Engine})", (start, step) =>
+            Evaluator.Run(detector, run.Model, labels, images, run.Scoring, fakeGroups, start, step));
     }
 
     /// <summary>synth writes X_manipulations.txt beside X_label.txt.</summary>

@@ -3,6 +3,7 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using Veracity.Inference;
 using Veracity.Training;
+using Veracity.Checkpoints;
 
 namespace Veracity.Cli.Commands;
 

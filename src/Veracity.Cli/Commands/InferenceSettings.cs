@@ -4,6 +4,9 @@ using Spectre.Console.Cli;
 
 namespace Veracity.Cli.Commands;
 
+/// <summary>Which model runs on which engine, and how images are scored: what evaluate, predict and demo pass around.</summary>
+public sealed record InferenceOptions(string Model, Inference.Engine Engine, Inference.ScoringOptions Scoring);
+
 /// <summary>Options shared by the commands that run a trained model.</summary>
 public class InferenceSettings : CommandSettings
 {
@@ -23,6 +26,8 @@ public class InferenceSettings : CommandSettings
     public string EngineName { get; init; } = "auto";
 
     public Inference.Engine Engine => Enum.Parse<Inference.Engine>(EngineName, ignoreCase: true);
+
+    public InferenceOptions Options => new(Model, Engine, new Inference.ScoringOptions(Tta, BatchSize, Workers));
 
     static readonly string[] EngineNames = Enum.GetNames<Inference.Engine>().Select(n => n.ToLowerInvariant()).ToArray();
 

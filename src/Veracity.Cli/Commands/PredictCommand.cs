@@ -28,7 +28,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         var names = settings.List is null ? Prediction.ListImages(settings.Images) : LabelFile.ReadNames(settings.List);
         var mode = Enum.Parse<OnError>(settings.OnError, ignoreCase: true);
-        var (written, failures) = Predict(settings.Model, settings.Images, names, settings.Tta, settings.BatchSize, settings.Workers, mode, settings.Out, settings.Engine);
+        var (written, failures) = Predict(settings.Options, settings.Images, names, mode, settings.Out);
         AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta})");
         if (failures > 0)
             AnsiConsole.MarkupLineInterpolated($"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
@@ -36,13 +36,11 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         return 0;
     }
 
-    internal static (int Written, int Failures) Predict(string model, string images, IReadOnlyList<string> names, int tta, int batchSize,
-        int workers, OnError mode, string outFile, Engine engine = Engine.Auto)
+    internal static (int Written, int Failures) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode, string outFile)
     {
-        using var detector = Detector.Load(model, engine);
-        var rows = names.Select((n, i) => new LabelRow(n, -1, i + 2)).ToList();
-        var result = Ui.Counted($"Predicting (TTA {tta}, {detector.Engine})", (start, step) =>
-            Prediction.Run(detector, images, rows, tta, batchSize, workers, mode, start, step));
+        using var detector = Detector.Load(run.Model, run.Engine);
+        var result = Ui.Counted($"Predicting (TTA {run.Scoring.Tta}, {detector.Engine})", (start, step) =>
+            Prediction.Run(detector, images, names, run.Scoring, mode, start, step));
         return (Prediction.WriteSubmission(outFile, result, mode), result.Failures);
     }
 }

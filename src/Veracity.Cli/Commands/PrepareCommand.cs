@@ -18,6 +18,7 @@ public sealed class PrepareCommand : Command<PrepareCommand.Settings>
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) || string.IsNullOrEmpty(Out)
                 ? ValidationResult.Error("--labels, --images and --out are required")
+                : Size < 16 ? ValidationResult.Error("--size must be at least 16")
                 : ValidationResult.Success();
     }
 

@@ -19,13 +19,13 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
     {
         using var detector = Detector.Load(settings.Model, settings.Engine);
         double threshold = detector.Info.Threshold;
-        var rows = settings.Images.Select((path, i) => new LabelRow(Path.GetFileName(path), -1, i + 1)).ToList();
         var table = new Table().AddColumns("image", "deepfake probability", $"verdict (threshold {threshold:F3})");
         int unreadable = 0;
         // Images may sit in different folders: score each against its own folder.
-        foreach (var (path, row) in settings.Images.Zip(rows))
+        foreach (string path in settings.Images)
         {
-            var result = Prediction.Run(detector, Path.GetDirectoryName(Path.GetFullPath(path))!, [row], settings.Tta, 1, 1, OnError.Skip);
+            var result = Prediction.Run(detector, Path.GetDirectoryName(Path.GetFullPath(path))!, [Path.GetFileName(path)],
+                new ScoringOptions(settings.Tta, BatchSize: 1, Workers: 1), OnError.Skip);
             var scored = result.Images[0];
             if (scored.Score is double score)
                 table.AddRow(Markup.Escape(path), score.ToString("F4"), score >= threshold ? "[red]deepfake[/]" : "[green]real[/]");

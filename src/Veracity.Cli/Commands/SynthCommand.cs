@@ -27,6 +27,12 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
 
         [CommandOption("--manipulations <LIST>"), Description("Comma-separated fake kinds to use: splice, resample, checkerboard, colour, double-jpeg (default: all).")]
         public string? Manipulations { get; init; }
+
+        public override ValidationResult Validate() =>
+            Count < 2 ? ValidationResult.Error("--count must be at least 2 (one real, one fake)")
+            : Size is < 16 or > 4096 ? ValidationResult.Error("--size must be between 16 and 4096")
+            : ValFraction is < 0 or >= 1 ? ValidationResult.Error("--val-fraction must be in [0, 1)")
+            : ValidationResult.Success();
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)

@@ -4,6 +4,7 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using Veracity.Models;
 using Veracity.Training;
+using Veracity.Checkpoints;
 
 namespace Veracity.Cli.Commands;
 
@@ -85,7 +86,9 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                     ? ValidationResult.Error("--resume continues a run with the data and settings it recorded; give it alone")
                     : (ValLabels is null) != (ValImages is null)
                         ? ValidationResult.Error("--val-labels and --val-images go together")
-                        : ValidationResult.Success();
+                        : ValFraction is <= 0 or >= 1
+                            ? ValidationResult.Error("--val-fraction must be between 0 and 1")
+                            : ValidationResult.Success();
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)

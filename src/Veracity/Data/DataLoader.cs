@@ -4,11 +4,14 @@ using static TorchSharp.torch;
 
 namespace Veracity.Data;
 
-/// <summary>One batch: images N×3×H×W (float32), labels N (int64), and which rows they came from. Dispose it.</summary>
-public sealed class Batch(Tensor images, Tensor labels, int[] indices, IReadOnlyDictionary<int, string> failures) : IDisposable
+/// <summary>
+/// One batch: images N×3×H×W (float32), labels N (int64; null when the data set is unlabelled), and which rows they
+/// came from. Dispose it.
+/// </summary>
+public sealed class Batch(Tensor images, Tensor? labels, int[] indices, IReadOnlyDictionary<int, string> failures) : IDisposable
 {
     public Tensor Images { get; } = images;
-    public Tensor Labels { get; } = labels;
+    public Tensor? Labels { get; } = labels;
     /// <summary>Dataset row of each sample, in batch order.</summary>
     public int[] Indices { get; } = indices;
     /// <summary>Batch positions whose image could not be read (only with <see cref="LoaderOptions.TolerateUnreadable"/>): their pixels are zero.</summary>
@@ -18,7 +21,7 @@ public sealed class Batch(Tensor images, Tensor labels, int[] indices, IReadOnly
     public void Dispose()
     {
         Images.Dispose();
-        Labels.Dispose();
+        Labels?.Dispose();
     }
 }
 
@@ -47,7 +50,7 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
     public int[] Order(int epoch)
     {
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
-        if (Options.Shuffle) new Random(Seeds.Mix(Options.Seed, epoch, -1)).Shuffle(order);
+        if (Options.Shuffle) new Random(Seeds.Mix(Options.Seed, epoch, Seeds.Salt.Shuffle)).Shuffle(order);
         return order;
     }
 
@@ -93,7 +96,8 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
                 int start = batch * Options.BatchSize;
                 int[] indices = order[start..Math.Min(start + Options.BatchSize, order.Length)];
                 int floats = Dataset.Transform.FloatCount;
-                var host = new HostBatch(indices, ArrayPool<float>.Shared.Rent(indices.Length * floats), new long[indices.Length], []);
+                var host = new HostBatch(indices, ArrayPool<float>.Shared.Rent(indices.Length * floats),
+                    Dataset.Targets is { } targets ? indices.Select(index => (long)targets[index]).ToArray() : null, []);
                 try
                 {
                     for (int i = 0; i < indices.Length; i++)
@@ -103,12 +107,11 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
                         var pixels = host.Pixels.AsSpan(i * floats, floats);
                         try
                         {
-                            host.Labels[i] = Dataset.Load(indices[i], rng, pixels);
+                            Dataset.Load(indices[i], rng, pixels);
                         }
                         catch (Imaging.ImageDecodeException e) when (Options.TolerateUnreadable)
                         {
                             pixels.Clear();
-                            host.Labels[i] = Dataset.Rows[indices[i]].Target;
                             host.Failures[i] = e.Problem;
                         }
                     }
@@ -127,11 +130,11 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
         }, cancel);
 
     /// <summary>A decoded batch in pooled managed memory, waiting to become tensors.</summary>
-    sealed class HostBatch(int[] indices, float[] pixels, long[] labels, Dictionary<int, string> failures)
+    sealed class HostBatch(int[] indices, float[] pixels, long[]? labels, Dictionary<int, string> failures)
     {
         public int[] Indices { get; } = indices;
         public float[] Pixels { get; } = pixels;
-        public long[] Labels { get; } = labels;
+        public long[]? Labels { get; } = labels;
         public Dictionary<int, string> Failures { get; } = failures;
 
         public Batch ToBatch(SampleTransform transform)
@@ -142,7 +145,7 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
                 // One copy straight into the tensor's memory: no per-batch managed array for the GC to chase.
                 var images = empty(n, 3, transform.Height, transform.Width);
                 MemoryMarshal.AsBytes(Pixels.AsSpan(0, n * transform.FloatCount)).CopyTo(images.bytes);
-                return new Batch(images, tensor(Labels, [n]), Indices, Failures);
+                return new Batch(images, Labels is null ? null : tensor(Labels, [n]), Indices, Failures);
             }
             finally
             {

@@ -4,20 +4,6 @@ using CsvHelper.Configuration;
 
 namespace Veracity.Data;
 
-/// <summary>One labelled image: its name relative to the image folder, 1 = deepfake, 0 = real.</summary>
-public sealed record LabelRow(string Name, int Target, int Line);
-
-/// <summary>One prediction row of a submission file.</summary>
-public sealed record PredictionRow(string Name, double Score, int Line);
-
-/// <summary>A label, list or prediction file that cannot be used; the message names the file and line.</summary>
-public sealed class LabelFileException(string path, int? line, string problem)
-    : VeracityException(line is null ? $"{path}: {problem}" : $"{path}, line {line}: {problem}")
-{
-    public string Path { get; } = path;
-    public int? Line { get; } = line;
-}
-
 /// <summary>
 /// Reads the competition's CSV files: <c>img_name,target</c> labels, <c>img_name</c> lists and
 /// <c>img_name,y_pred</c> predictions. Every problem is reported early, naming the file and line.

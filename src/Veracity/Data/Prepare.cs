@@ -15,12 +15,12 @@ public static class Prepare
 {
     public static PrepareSummary Run(string labelFile, string images, int size, string outDir, Action<int>? start = null, Action? fileDone = null)
     {
-        if (size < 16) throw new VeracityException("--size must be at least 16");
+        if (size < 16) throw new VeracityException("the size must be at least 16 px");
         var rows = Data.LabelFile.ReadLabels(labelFile);
         ImagePaths.RequireFolder(images);
         string outImages = Path.Combine(outDir, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(images))));
         if (Path.GetFullPath(outImages) == Path.GetFullPath(images))
-            throw new VeracityException("--out must not be the folder that holds the images");
+            throw new VeracityException("the output folder must not be the folder that holds the images");
 
         var decoder = new ImageDecoder();
         var failures = new ConcurrentBag<DecodeFailure>();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Veracity.Data;
 using Veracity.Inference;
+using Veracity.Metrics;
 
 namespace Veracity.Evaluation;
 
@@ -11,30 +12,31 @@ public sealed record EvaluationReport(string Model, string Labels, int Tta, Bina
 public static class Evaluator
 {
     /// <summary>
-    /// Scores the labelled images and computes the competition's metrics. With <paramref name="manipulations"/>
-    /// (a synth side file), each manipulation type is also scored against all real images.
+    /// Scores the labelled images and computes the competition's metrics. With <paramref name="fakeGroups"/> (image
+    /// name → group, such as the manipulation a fake came from), each group's fakes are also scored against all real
+    /// images; fakes the map does not name form the group "unknown".
     /// </summary>
-    public static EvaluationReport Run(Detector detector, string modelPath, string labels, string images, int tta, int batchSize, int workers,
-        string? manipulations = null, Action<int>? startBatches = null, Action? batchDone = null)
+    public static EvaluationReport Run(Detector detector, string modelPath, string labels, string images, ScoringOptions options,
+        IReadOnlyDictionary<string, string>? fakeGroups = null, Action<int>? startBatches = null, Action? batchDone = null)
     {
         var rows = LabelFile.ReadLabels(labels);
-        var result = Prediction.Run(detector, images, rows, tta, batchSize, workers, OnError.Fail, startBatches, batchDone);
+        var result = Prediction.Run(detector, images, rows.Select(r => r.Name).ToList(), options, OnError.Fail, startBatches, batchDone);
         var scores = result.Images.Select(i => i.Score!.Value).ToList();
         var targets = rows.Select(r => r.Target).ToList();
 
         Dictionary<string, BinaryMetrics>? byType = null;
-        if (manipulations is not null)
+        if (fakeGroups is not null)
         {
-            var kinds = Synth.SyntheticDataset.ReadManipulations(manipulations);
             byType = [];
+            var reals = Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 0).ToList();
             foreach (var group in Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 1)
-                         .GroupBy(i => kinds.TryGetValue(rows[i].Name, out string? k) ? k : "unknown"))
+                         .GroupBy(i => fakeGroups.TryGetValue(rows[i].Name, out string? g) ? g : "unknown"))
             {
-                var subset = Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 0).Concat(group).ToList();
+                var subset = reals.Concat(group).ToList();
                 byType[group.Key] = BinaryMetrics.Compute(subset.Select(i => scores[i]).ToList(), subset.Select(i => targets[i]).ToList());
             }
         }
-        return new EvaluationReport(modelPath, labels, tta, BinaryMetrics.Compute(scores, targets), byType, scores, targets);
+        return new EvaluationReport(modelPath, labels, options.Tta, BinaryMetrics.Compute(scores, targets), byType, scores, targets);
     }
 
     /// <summary>Writes metrics.json, roc.png and scores.png into <paramref name="outDir"/>; returns their paths.</summary>

@@ -1,4 +1,5 @@
 using ScottPlot;
+using Veracity.Metrics;
 
 namespace Veracity.Evaluation;
 
@@ -11,7 +12,7 @@ public static class Plots
         var m = report.Overall;
         if (m.Auc is double auc)
         {
-            var roc = Metrics.Roc(report.Scores, report.Targets);
+            var roc = ScoreMetrics.Roc(report.Scores, report.Targets);
             var plot = new Plot();
             var curve = plot.Add.Scatter(roc.Select(p => p.Fpr).ToArray(), roc.Select(p => p.Tpr).ToArray());
             curve.LegendText = $"ROC (AUC {auc:F4})";

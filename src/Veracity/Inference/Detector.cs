@@ -2,8 +2,8 @@ using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Veracity.Data;
 using Veracity.Models;
-using Veracity.Training;
 using static TorchSharp.torch;
+using Veracity.Checkpoints;
 
 namespace Veracity.Inference;
 
@@ -47,21 +47,33 @@ public sealed class Detector : IDisposable
         }
 
         var (info, model) = Checkpoint.Load(path);
-        model.eval();
-        var spec = Models.Backbones.Get(info.Backbone);
-        if (engine == Engine.Auto) engine = Fastest(spec);
-        if (engine == Engine.TorchBf16)
+        bool kept = false;
+        try
         {
-            if (!spec.SupportsBFloat16 || model is not ResNet resnet)
-                throw new VeracityException($"{path}: the bfloat16 engine runs {string.Join(", ", Models.Backbones.All.Where(b => b.SupportsBFloat16).Select(b => b.Name))} only");
-            resnet.BFloat16 = true;
-        }
-        if (engine is Engine.Torch or Engine.TorchBf16)
-            return new Detector(info, model, null);
-        using (model)
+            model.eval();
+            var spec = Models.Backbones.Get(info.Backbone);
+            if (engine == Engine.Auto) engine = Fastest(spec);
+            if (engine == Engine.TorchBf16)
+            {
+                if (!spec.SupportsBFloat16 || model is not ResNet resnet)
+                    throw new VeracityException($"{path}: the bfloat16 engine runs " +
+                                                $"{string.Join(", ", Models.Backbones.All.Where(b => b.SupportsBFloat16).Select(b => b.Name))} only");
+                resnet.BFloat16 = true;
+            }
+            if (engine is Engine.Torch or Engine.TorchBf16)
+            {
+                kept = true;
+                return new Detector(info, model, null);
+            }
             return new Detector(info, null, OpenSession(OnnxExport.ToBytes(info, model), path));
+        }
+        finally
+        {
+            if (!kept) model.Dispose(); // ONNX Runtime holds its own copy of the weights; a failure frees it too
+        }
     }
 
+    /// <summary>What <see cref="Engine.Auto"/> becomes for a backbone on this CPU.</summary>
     public static Engine Fastest(Models.BackboneSpec spec) =>
         spec.SupportsBFloat16 && CpuInfo.Current.HasAmx ? Engine.TorchBf16
         : spec.OnnxExportable ? Engine.Onnx
@@ -86,23 +98,8 @@ public sealed class Detector : IDisposable
 
     public SampleTransform Transform => SampleTransform.Evaluation(Info.ImageSize, Info.ImageSize, Info.Normalize);
 
-    public float[] Score(Tensor images, int tta = 1) => Score(Logits, images, tta);
-
-    /// <summary>Scores with a TorchSharp network directly (validation during training).</summary>
-    public static float[] Score(nn.Module<Tensor, Tensor> model, Tensor images, int tta = 1) => Score(model.call, images, tta);
-
-    /// <summary>
-    /// The deepfake probability (softmax of class 1) of each image, averaged over <paramref name="tta"/> views:
-    /// the plain image first, then horizontal, vertical and both flips, repeating.
-    /// </summary>
-    static float[] Score(Func<Tensor, Tensor> logits, Tensor images, int tta)
-    {
-        if (tta < 1) throw new VeracityException("--tta must be at least 1");
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var views = Enumerable.Range(0, tta).Select(pass => nn.functional.softmax(logits(View(images, pass)), 1)[.., 1]).ToArray();
-        return stack(views).mean([0]).to(ScalarType.Float32).data<float>().ToArray();
-    }
+    /// <summary>The deepfake probability of each image, averaged over <paramref name="tta"/> views (<see cref="Scoring"/>).</summary>
+    public float[] Score(Tensor images, int tta = 1) => Scoring.FakeProbabilities(Logits, images, tta);
 
     /// <remarks>ONNX Runtime reads the batch straight from libtorch's buffer: no managed copy per batch.</remarks>
     unsafe Tensor Logits(Tensor images)
@@ -120,14 +117,6 @@ public sealed class Detector : IDisposable
             return tensor(logits.GetTensorDataAsSpan<float>().ToArray(), logits.GetTensorTypeAndShape().Shape);
         }
     }
-
-    static Tensor View(Tensor images, int pass) => (pass % 4) switch
-    {
-        0 => images,
-        1 => images.flip(3),
-        2 => images.flip(2),
-        _ => images.flip(2, 3),
-    };
 
     public void Dispose()
     {

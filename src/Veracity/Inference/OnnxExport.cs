@@ -3,8 +3,8 @@ using Google.Protobuf;
 using TorchSharp;
 using Onnx;
 using Veracity.Models;
-using Veracity.Training;
 using static TorchSharp.torch;
+using Veracity.Checkpoints;
 
 namespace Veracity.Inference;
 

@@ -8,6 +8,9 @@ public enum OnError { Fail, Skip, Neutral }
 
 public sealed record ScoredImage(string Name, double? Score, string? Problem);
 
+/// <summary>How images are scored: test-time augmentation views, batch size and decoding threads.</summary>
+public sealed record ScoringOptions(int Tta = 1, int BatchSize = 32, int Workers = 2);
+
 /// <summary>Scores for a list of images in input order; <see cref="Failures"/> counts those that could not be read.</summary>
 public sealed record PredictionResult(IReadOnlyList<ScoredImage> Images)
 {
@@ -30,28 +33,28 @@ public static class Prediction
     }
 
     /// <summary>
-    /// Scores every image of <paramref name="rows"/> (labels are carried, not used) with <paramref name="tta"/> views.
-    /// With <see cref="OnError.Fail"/>, missing files fail before any work and undecodable ones after the pass,
-    /// naming them all.
+    /// Scores every image of <paramref name="names"/> as <paramref name="options"/> say. With
+    /// <see cref="OnError.Fail"/>, missing files fail before any work and undecodable ones after the pass, naming
+    /// them all.
     /// </summary>
-    public static PredictionResult Run(Detector detector, string imageRoot, IReadOnlyList<LabelRow> rows, int tta, int batchSize,
-        int workers, OnError onError, Action<int>? startBatches = null, Action? batchDone = null)
+    public static PredictionResult Run(Detector detector, string imageRoot, IReadOnlyList<string> names, ScoringOptions options,
+        OnError onError, Action<int>? startBatches = null, Action? batchDone = null)
     {
-        if (rows.Count == 0) throw new VeracityException($"no images to score in {imageRoot}");
-        var dataset = new ImageDataset(imageRoot, rows, detector.Transform);
+        if (names.Count == 0) throw new VeracityException($"no images to score in {imageRoot}");
+        var dataset = new ImageDataset(imageRoot, names, targets: null, detector.Transform);
         if (onError == OnError.Fail)
-            FailIfAny(rows.Where((_, i) => !File.Exists(dataset.PathOf(i))).Select(r => $"{r.Name}: file not found").ToList());
+            FailIfAny(names.Where((_, i) => !File.Exists(dataset.PathOf(i))).Select(name => $"{name}: file not found").ToList());
 
-        var loader = new DataLoader(dataset, new LoaderOptions(batchSize, Workers: workers, TolerateUnreadable: true));
-        var results = new ScoredImage[rows.Count];
+        var loader = new DataLoader(dataset, new LoaderOptions(options.BatchSize, Workers: options.Workers, TolerateUnreadable: true));
+        var results = new ScoredImage[names.Count];
         startBatches?.Invoke(loader.BatchCount);
         foreach (var batch in loader.Epoch())
             using (batch)
             {
-                float[] scores = detector.Score(batch.Images, tta);
+                float[] scores = detector.Score(batch.Images, options.Tta);
                 for (int k = 0; k < batch.Size; k++)
                 {
-                    string name = rows[batch.Indices[k]].Name;
+                    string name = names[batch.Indices[k]];
                     results[batch.Indices[k]] = batch.Failures.TryGetValue(k, out string? problem)
                         ? new ScoredImage(name, null, problem)
                         : new ScoredImage(name, scores[k], null);
@@ -67,7 +70,7 @@ public static class Prediction
     static void FailIfAny(IReadOnlyList<string> problems)
     {
         if (problems.Count == 0) return;
-        throw new VeracityException($"{problems.Count} image(s) cannot be scored (use --on-error skip or neutral to go on):\n  "
+        throw new VeracityException($"{problems.Count} image(s) cannot be scored (skip them or score them neutral to go on):\n  "
             + string.Join("\n  ", problems.Take(20)) + (problems.Count > 20 ? $"\n  ... and {problems.Count - 20} more" : ""));
     }
 

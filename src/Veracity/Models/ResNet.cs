@@ -35,11 +35,11 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var c1 = Convolve(conv1, x);
-        using var r1 = Normalize(bn1, c1).relu_();
+        using var r1 = BatchNorm(bn1, c1).relu_();
         using var c2 = Convolve(conv2, r1);
         using var projected = downsample_conv is null ? null : Convolve(downsample_conv, x);
-        using var shortcut = projected is null ? null : Normalize(downsample_bn!, projected);
-        var output = Normalize(bn2, c2);
+        using var shortcut = projected is null ? null : BatchNorm(downsample_bn!, projected);
+        var output = BatchNorm(bn2, c2);
         return output.add_(shortcut ?? x, Scalars.One).relu_();
     }
 
@@ -71,7 +71,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     /// What <c>bn.call(x)</c> computes, with the training-time batch count incremented by a Scalar that outlives the
     /// call (TorchSharp's BatchNorm passes a temporary one; see <see cref="Scalars"/>).
     /// </summary>
-    internal static Tensor Normalize(BatchNorm2d bn, Tensor x)
+    internal static Tensor BatchNorm(BatchNorm2d bn, Tensor x)
     {
         if (bn.training) bn.num_batches_tracked!.add_(Scalars.One, Scalars.One);
         return functional.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, bn.training,
@@ -133,7 +133,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
         using var cast = BFloat16 ? x.to(ScalarType.BFloat16) : x.alias();
         using var channelsLast = ConvolutionCheck.Layout(cast, ConvLayout.ChannelsLast);
         using var c1 = BasicBlock.Convolve(conv1, channelsLast);
-        using var r1 = BasicBlock.Normalize(bn1, c1).relu_();
+        using var r1 = BasicBlock.BatchNorm(bn1, c1).relu_();
         using var pooled = functional.max_pool2d(r1, 3, stride: 2, padding: 1);
         using var s1 = layer1.call(pooled);
         using var s2 = layer2.call(s1);

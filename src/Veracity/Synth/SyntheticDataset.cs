@@ -32,9 +32,9 @@ public static class SyntheticDataset
 
     public static SynthSummary Generate(SynthOptions options, Action? imageWritten = null)
     {
-        if (options.Count < 2) throw new VeracityException("--count must be at least 2 (one real, one fake)");
-        if (options.Size < 16 || options.Size > 4096) throw new VeracityException("--size must be between 16 and 4096");
-        if (options.ValFraction is < 0 or >= 1) throw new VeracityException("--val-fraction must be in [0, 1)");
+        if (options.Count < 2) throw new VeracityException("the image count must be at least 2 (one real, one fake)");
+        if (options.Size < 16 || options.Size > 4096) throw new VeracityException("the image size must be between 16 and 4096 px");
+        if (options.ValFraction is < 0 or >= 1) throw new VeracityException("the validation fraction must be in [0, 1)");
         foreach (string kind in options.Kinds)
             if (!Manipulations.All.Contains(kind))
                 throw new VeracityException($"unknown manipulation '{kind}'; choose from {string.Join(", ", Manipulations.All)}");
@@ -44,7 +44,7 @@ public static class SyntheticDataset
         for (int target = 0; target <= 1; target++)
         {
             var members = Enumerable.Range(0, options.Count).Where(i => i % 2 == target).ToArray();
-            new Random(Seeds.Mix(options.Seed, -1, target)).Shuffle(members);
+            new Random(Seeds.Mix(options.Seed, Seeds.Salt.SynthSplit, target)).Shuffle(members);
             foreach (int i in members.Take((int)Math.Round(members.Length * options.ValFraction))) isVal[i] = true;
         }
         int valCount = isVal.Count(v => v);

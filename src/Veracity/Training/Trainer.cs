@@ -3,36 +3,12 @@ using System.Globalization;
 using System.Text.Json;
 using OptimizerHelper = TorchSharp.Modules.OptimizerHelper;
 using Veracity.Data;
-using Veracity.Evaluation;
-using Veracity.Inference;
 using Veracity.Models;
 using static TorchSharp.torch;
+using Veracity.Checkpoints;
+using Veracity.Metrics;
 
 namespace Veracity.Training;
-
-/// <summary>What a caller sees while training runs (the CLI draws progress bars from it).</summary>
-public interface ITrainingObserver
-{
-    void EpochStarted(int epoch, int batches, int firstBatch);
-    void BatchDone(int epoch, int batch, double loss, double accuracy, double imagesPerSecond);
-    void Validating(int epoch, int batches);
-    void ValidationBatchDone();
-    /// <summary>A line for the terminal; the same line goes to the run's train.log.</summary>
-    void Line(string text);
-}
-
-public enum TrainOutcome { Finished, Interrupted }
-
-public sealed record TrainResult(TrainOutcome Outcome, string RunDir, IReadOnlyList<EpochMetrics> Epochs, double? BestScore)
-{
-    public string BestCheckpoint => Path.Combine(RunDir, Trainer.BestFile);
-    public string LastCheckpoint => Path.Combine(RunDir, Trainer.LastFile);
-}
-
-/// <summary>A NaN or infinite loss: training stops rather than writing a broken model.</summary>
-public sealed class TrainingDivergedException(int epoch, int batch, double learningRate, double loss)
-    : VeracityException($"loss became {loss} at epoch {epoch}, batch {batch} (learning rate {learningRate:G3}); " +
-                        "try a smaller --lr. The last good checkpoint is kept.");
 
 /// <summary>
 /// The training loop, in one place: fine-tune, log like the reference baseline, validate every epoch, keep the best
@@ -50,7 +26,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         config = config with { Precision = Backbones.Get(config.Model).Resolve(config.Precision) };
         Directory.CreateDirectory(runDir);
         if (File.Exists(Path.Combine(runDir, LastFile)))
-            throw new VeracityException($"{runDir} already holds a run; use --resume {runDir} to continue it, or another --out");
+            throw new VeracityException($"{runDir} already holds a run: resume it, or start the new one in another folder");
         AtomicFile.WriteAllBytes(Path.Combine(runDir, ConfigFile),
             JsonSerializer.SerializeToUtf8Bytes(new { config, data }, new JsonSerializerOptions { WriteIndented = true }));
         return new Trainer(config, data, runDir, observer).Run(resumeFrom: null, stop);
@@ -69,42 +45,43 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         var spec = Backbones.Get(config.Model);
         var (trainRows, valRows) = LoadRows();
         var augmentations = config.TrainAugmentations();
-        var train = new DataLoader(new ImageDataset(data.TrainImages, trainRows,
+        var train = new DataLoader(ImageDataset.Labelled(data.TrainImages, trainRows,
                 new SampleTransform(config.ImageSize, config.ImageSize, augmentations, spec.Normalize)),
             new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers));
-        var val = new DataLoader(new ImageDataset(data.ValImages ?? data.TrainImages, valRows,
+        var val = new DataLoader(ImageDataset.Labelled(data.ValImages ?? data.TrainImages, valRows,
                 SampleTransform.Evaluation(config.ImageSize, config.ImageSize, spec.Normalize)),
             new LoaderOptions(config.BatchSize, Workers: config.Workers));
 
-        OptimizerHelper optimizer = null!;
-        nn.Module<Tensor, Tensor> model;
-        if (resumeFrom is null)
+        OptimizerHelper? optimizer = null;
+        nn.Module<Tensor, Tensor>? model = null;
+        try // the model and optimiser are freed however the run ends, a failed resume included
         {
-            model = Backbones.Create(config.Model, config.Pretrained, config.Seed);
-            optimizer = MakeOptimizer(model);
-        }
-        else
-        {
-            (_, model) = Checkpoint.Load(Path.Combine(runDir, LastFile), m => optimizer = MakeOptimizer(m));
-        }
-        if (model is ResNet resnet) resnet.BFloat16 = config.Precision == Precision.BFloat16;
+            if (resumeFrom is null)
+            {
+                model = Backbones.Create(config.Model, config.Pretrained, config.Seed);
+                optimizer = MakeOptimizer(model);
+            }
+            else
+            {
+                (_, model) = Checkpoint.Load(Path.Combine(runDir, LastFile), m => optimizer = MakeOptimizer(m));
+            }
+            if (optimizer is null) throw new InvalidOperationException("no optimiser was made for the model");
+            if (model is ResNet resnet) resnet.BFloat16 = config.Precision == Precision.BFloat16;
 
-        using var log = new StreamWriter(Path.Combine(runDir, LogFile), append: true) { AutoFlush = true };
-        void Line(string text)
-        {
-            log.WriteLine(text);
-            observer.Line(text);
-        }
+            using var log = new StreamWriter(Path.Combine(runDir, LogFile), append: true) { AutoFlush = true };
+            void Line(string text)
+            {
+                log.WriteLine(text);
+                observer.Line(text);
+            }
 
-        double? best = resumeFrom?.BestScore;
-        int startEpoch = resumeFrom?.Epoch ?? 0, startBatch = resumeFrom?.NextBatch ?? 0, reportedFallbacks = 0;
-        var history = ReadHistory(finishedEpochs: startEpoch);
-        Line(resumeFrom is null
-            ? $"Training {config.Model} ({spec.Weights}) on {trainRows.Count} images, validating on {valRows.Count}; preset {config.Preset}"
-            : $"Resuming at epoch {startEpoch}, batch {startBatch}");
+            double? best = resumeFrom?.BestScore;
+            int startEpoch = resumeFrom?.Epoch ?? 0, startBatch = resumeFrom?.NextBatch ?? 0, reportedFallbacks = 0;
+            var history = ReadHistory(finishedEpochs: startEpoch);
+            Line(resumeFrom is null
+                ? $"Training {config.Model} ({spec.Weights}) on {trainRows.Count} images, validating on {valRows.Count}; preset {config.Preset}"
+                : $"Resuming at epoch {startEpoch}, batch {startBatch}");
 
-        using (model)
-        using (optimizer)
             for (int epoch = startEpoch; epoch < config.Epochs; epoch++)
             {
                 Line($"Epoch: {epoch}");
@@ -135,7 +112,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                     if (stop.IsCancellationRequested && batchIndex < train.BatchCount)
                     {
                         Save(LastFile, model, optimizer, epoch, batchIndex, progress, best, history.LastOrDefault());
-                        Line($"Stopped at epoch {epoch}, batch {batchIndex}; resume with --resume {runDir}");
+                        Line($"Stopped at epoch {epoch}, batch {batchIndex}; {runDir} can be resumed");
                         return new TrainResult(TrainOutcome.Interrupted, runDir, history, best);
                     }
                 }
@@ -146,13 +123,13 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                     Line($"Note: {fallback}; that convolution runs on a slower, correct path instead");
                 reportedFallbacks = ConvolutionCheck.Failures.Count;
                 var row = new EpochMetrics(epoch, progress.LossSum / progress.Seen, progress.Correct / progress.Seen, lr, imagesPerSecond,
-                    metrics.LogLoss, metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer, metrics.EerThreshold, metrics.LogLoss);
+                    metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer, metrics.EerThreshold, metrics.LogLoss);
                 history.Add(row);
                 File.AppendAllText(Path.Combine(runDir, MetricsFile), JsonSerializer.Serialize(row) + "\n");
                 Line($" * Acc@1 {metrics.Accuracy * 100:F3}  AUC {Format(metrics.Auc)}  AP {Format(metrics.AveragePrecision)}  " +
                      $"EER {Format(metrics.Eer)}  log-loss {metrics.LogLoss:F4}  ({imagesPerSecond:F1} images/s training)");
 
-                double score = (config.SelectBy == SelectBy.Accuracy ? metrics.Accuracy : metrics.Auc ?? metrics.Accuracy);
+                double score = config.SelectBy == SelectBy.Accuracy ? metrics.Accuracy : metrics.Auc ?? metrics.Accuracy;
                 if (best is null || score > best)
                 {
                     best = score;
@@ -162,26 +139,33 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 Save(LastFile, model, optimizer, epoch + 1, 0, null, best, row);
                 if (stop.IsCancellationRequested && epoch + 1 < config.Epochs)
                 {
-                    Line($"Stopped after epoch {epoch}; resume with --resume {runDir}");
+                    Line($"Stopped after epoch {epoch}; {runDir} can be resumed");
                     return new TrainResult(TrainOutcome.Interrupted, runDir, history, best);
                 }
             }
-        return new TrainResult(TrainOutcome.Finished, runDir, history, best);
+            return new TrainResult(TrainOutcome.Finished, runDir, history, best);
+        }
+        finally
+        {
+            optimizer?.Dispose();
+            model?.Dispose();
+        }
     }
 
     /// <summary>One optimiser step; returns the batch loss and how many predictions matched the labels.</summary>
     (double Loss, int Correct) Step(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, Batch batch, int epoch, int batchIndex)
     {
         using var scope = NewDisposeScope();
-        var rng = new Random(Seeds.Mix(config.Seed, epoch, batchIndex, -2));
-        var (images, mixedLabels, mix) = BatchMixing.Apply(config, batch.Images, batch.Labels, rng);
+        var rng = new Random(Seeds.Mix(config.Seed, epoch, batchIndex, Seeds.Salt.BatchMixing));
+        var labels = batch.Labels ?? throw new InvalidOperationException("training data must be labelled");
+        var (images, mixedLabels, mix) = BatchMixing.Apply(config, batch.Images, labels, rng);
         var logits = model.call(images);
-        var loss = nn.functional.cross_entropy(logits, batch.Labels);
+        var loss = nn.functional.cross_entropy(logits, labels);
         if (mixedLabels is not null) loss = BatchMixing.Blend(loss, nn.functional.cross_entropy(logits, mixedLabels), mix);
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();
-        int correct = (int)logits.argmax(1).eq(batch.Labels).sum().item<long>();
+        int correct = (int)logits.argmax(1).eq(labels).sum().item<long>();
         return (loss.item<float>(), correct);
     }
 
@@ -194,8 +178,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         foreach (var batch in val.Epoch())
             using (batch)
             {
-                scores.AddRange(Detector.Score(model, batch.Images).Select(s => (double)s));
-                targets.AddRange(batch.Indices.Select(i => val.Dataset.Rows[i].Target));
+                scores.AddRange(Scoring.FakeProbabilities(model, batch.Images).Select(s => (double)s));
+                targets.AddRange(batch.Indices.Select(i => val.Dataset.Targets![i]));
                 observer.ValidationBatchDone();
             }
         return BinaryMetrics.Compute(scores, targets);
@@ -245,32 +229,4 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     }
 
     static string Format(double? value) => value is double v ? v.ToString("F4", CultureInfo.InvariantCulture) : "n/a";
-
-    /// <summary>The reference's AverageMeter/ProgressMeter line: [ i/n]  Time  x (avg)  Loss x (avg)  Acc@1 x (avg).</summary>
-    sealed class ReferenceMeter(int batches)
-    {
-        readonly Stopwatch _clock = Stopwatch.StartNew();
-        double _time, _timeSum, _loss, _lossSum, _acc, _accSum;
-        int _count, _steps;
-
-        public void Update(double loss, double accuracy, int n)
-        {
-            _time = _clock.Elapsed.TotalSeconds;
-            _clock.Restart();
-            _timeSum += _time;
-            _steps++;
-            (_loss, _acc) = (loss, accuracy);
-            _lossSum += loss * n;
-            _accSum += accuracy * n;
-            _count += n;
-        }
-
-        public string Line(int batch)
-        {
-            int digits = batches.ToString(CultureInfo.InvariantCulture).Length;
-            string index = batch.ToString(CultureInfo.InvariantCulture).PadLeft(digits);
-            return string.Create(CultureInfo.InvariantCulture,
-                $"[{index}/{batches}]\tTime {_time,6:F3} ({_timeSum / _steps,6:F3})\tLoss {_loss:0.0000e+00} ({_lossSum / _count:0.0000e+00})\tAcc@1 {_acc,6:F2} ({_accSum / _count,6:F2})");
-        }
-    }
 }

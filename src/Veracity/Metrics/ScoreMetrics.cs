@@ -1,46 +1,12 @@
-namespace Veracity.Evaluation;
+namespace Veracity.Metrics;
 
 /// <summary>One point of the ROC curve: predicting "fake" for scores ≥ <see cref="Threshold"/>.</summary>
 public readonly record struct RocPoint(double Threshold, double Fpr, double Tpr);
 
 public sealed record ConfusionMatrix(int TrueNegative, int FalsePositive, int FalseNegative, int TruePositive);
 
-/// <summary>
-/// What the competition measures, for fake-probability scores against 0/1 targets: ROC AUC first (exact, ties
-/// averaged), TPR at FPR = 1e-3 as the tie-break, then AP, EER, accuracy and log-loss. Rank metrics are null when
-/// the labels hold a single class, with <see cref="Note"/> saying why.
-/// </summary>
-public sealed record BinaryMetrics(
-    int Count, int Real, int Fake,
-    double? Auc, double? TprAtFpr1e3, double? TprAtFpr1e2, double? AveragePrecision,
-    double? Eer, double? EerThreshold, double Accuracy, double? AccuracyAtEer, double LogLoss,
-    ConfusionMatrix Confusion, string? Note)
-{
-    public const double DecisionThreshold = 0.5;
-
-    public static BinaryMetrics Compute(IReadOnlyList<double> scores, IReadOnlyList<int> targets)
-    {
-        if (scores.Count != targets.Count) throw new ArgumentException("one score per target");
-        if (scores.Count == 0) throw new VeracityException("no scores to evaluate");
-        int fake = targets.Count(t => t == 1), real = targets.Count - fake;
-        double accuracy = Metrics.Accuracy(scores, targets, DecisionThreshold);
-        var confusion = Metrics.Confusion(scores, targets, DecisionThreshold);
-        double logLoss = Metrics.LogLoss(scores, targets);
-        if (fake == 0 || real == 0)
-            return new BinaryMetrics(scores.Count, real, fake, null, null, null, null, null, null, accuracy, null, logLoss, confusion,
-                $"the labels hold only {(fake == 0 ? "real" : "deepfake")} images: AUC, AP and EER need both classes");
-
-        var roc = Metrics.Roc(scores, targets);
-        var (eer, eerThreshold) = Metrics.EqualErrorRate(roc);
-        return new BinaryMetrics(scores.Count, real, fake, Metrics.Auc(scores, targets), Metrics.TprAtFpr(roc, 1e-3),
-            Metrics.TprAtFpr(roc, 1e-2), Metrics.AveragePrecision(scores, targets), eer, eerThreshold, accuracy,
-            Metrics.Accuracy(scores, targets, eerThreshold),
-            logLoss, confusion, null);
-    }
-}
-
 /// <summary>The metric functions behind <see cref="BinaryMetrics"/>; a score ≥ threshold means "deepfake".</summary>
-public static class Metrics
+public static class ScoreMetrics
 {
     /// <summary>Mann–Whitney U over average ranks: the probability that a random fake outscores a random real, ties counting half.</summary>
     public static double Auc(IReadOnlyList<double> scores, IReadOnlyList<int> targets)

@@ -1,48 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using Veracity.Data;
-using Veracity.Evaluation;
 using Veracity.Models;
 using static TorchSharp.torch;
 
-namespace Veracity.Training;
-
-/// <summary>Where the training data came from, so a run can be resumed from its folder alone.</summary>
-public sealed record TrainData(string TrainLabels, string TrainImages, string? ValLabels, string? ValImages, double ValFraction);
-
-/// <summary>Validation figures after one epoch, as written to metrics.jsonl.</summary>
-/// <remarks>ValLoss (mean cross-entropy of the softmax) and ValLogLoss are the same figure under both names the tools use.</remarks>
-public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate, double ImagesPerSecond,
-    double ValLoss, double ValAccuracy, double? ValAuc, double? ValAp, double? ValEer, double? EerThreshold, double ValLogLoss);
-
-/// <summary>Running sums of the epoch in progress, kept so a mid-epoch resume reports the same averages.</summary>
-public sealed record EpochProgress(double LossSum, double Correct, int Seen);
-
-/// <summary>Everything a checkpoint says about itself besides the weights.</summary>
-public sealed record CheckpointInfo
-{
-    public const int CurrentFormat = 1;
-    public static readonly string[] ClassOrder = ["real", "deepfake"];
-
-    public int Format { get; init; } = CurrentFormat;
-    public required string Backbone { get; init; }
-    public required int ImageSize { get; init; }
-    public required Normalize Normalize { get; init; }
-    public string[] Classes { get; init; } = ClassOrder;
-    /// <summary>Where the starting weights came from ("none: random initialisation" for untrained backbones).</summary>
-    public required string InitialWeights { get; init; }
-    public required TrainConfig Config { get; init; }
-    public TrainData? Data { get; init; }
-    /// <summary>The epoch in progress (or, with <see cref="NextBatch"/> 0, the next to start).</summary>
-    public int Epoch { get; init; }
-    public int NextBatch { get; init; }
-    public EpochProgress? Progress { get; init; }
-    public double? BestScore { get; init; }
-    public EpochMetrics? Metrics { get; init; }
-    /// <summary>The decision threshold for a verdict: the validation EER threshold, else 0.5.</summary>
-    public double Threshold { get; init; } = BinaryMetrics.DecisionThreshold;
-    public DateTime SavedAt { get; init; } = DateTime.UtcNow;
-}
+namespace Veracity.Checkpoints;
 
 /// <summary>
 /// One file holding a model, its description and (for resuming) the optimiser state. Written to a temporary file
@@ -79,20 +41,27 @@ public static class Checkpoint
         var model = Backbones.Create(info.Backbone, pretrained: false);
         try
         {
-            model.load(reader, strict: true);
+            try
+            {
+                model.load(reader, strict: true);
+            }
+            catch (Exception e) when (e is not VeracityException)
+            {
+                throw new VeracityException($"{path}: the weights do not fit the '{info.Backbone}' backbone ({e.Message})", e);
+            }
+            if (optimizerFor is not null)
+            {
+                if (!reader.ReadBoolean())
+                    throw new VeracityException($"{path}: holds no optimiser state, so training cannot resume from it");
+                optimizerFor(model).load_state_dict(reader);
+            }
+            return (info, model);
         }
-        catch (Exception e) when (e is not VeracityException)
+        catch
         {
-            model.Dispose();
-            throw new VeracityException($"{path}: the weights do not fit the '{info.Backbone}' backbone ({e.Message})", e);
+            model.Dispose(); // nothing else holds it yet
+            throw;
         }
-        if (optimizerFor is not null)
-        {
-            if (!reader.ReadBoolean())
-                throw new VeracityException($"{path}: holds no optimiser state, so training cannot resume from it");
-            optimizerFor(model).load_state_dict(reader);
-        }
-        return (info, model);
     }
 
     static BinaryReader Open(string path)

@@ -2,25 +2,7 @@ using System.Text.Json.Serialization;
 using Veracity.Data;
 using Veracity.Models;
 
-namespace Veracity.Training;
-
-[JsonConverter(typeof(LowerCaseEnumConverter<OptimizerKind>))]
-public enum OptimizerKind { Adam, AdamW, Sgd }
-
-/// <summary>How the learning rate falls: step (× gamma every step-size epochs) or cosine (to zero over the run).</summary>
-[JsonConverter(typeof(LowerCaseEnumConverter<Schedule>))]
-public enum Schedule { Step, Cosine }
-
-/// <summary>Which validation figure picks the best checkpoint.</summary>
-[JsonConverter(typeof(LowerCaseEnumConverter<SelectBy>))]
-public enum SelectBy { Auc, Accuracy }
-
-/// <summary>A setting of a <see cref="TrainConfig"/> that cannot be used; the caller words it for its own interface.</summary>
-public sealed class InvalidSettingException(string setting, string problem) : VeracityException($"{setting} {problem}")
-{
-    public string Setting { get; } = setting;
-    public string Problem { get; } = problem;
-}
+namespace Veracity.Checkpoints;
 
 /// <summary>Everything that decides a training run. Saved as config.json and inside every checkpoint.</summary>
 public sealed record TrainConfig
