@@ -17,7 +17,8 @@ sealed class BenchOptions(string[] args)
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
-    /// <summary>Runs <paramref name="pass"/> (which returns images processed) once to warm up, then for at least <paramref name="seconds"/>.</summary>
+    /// <summary>Runs <paramref name="pass"/> (which returns images processed) once to warm up, then for at least
+    /// <paramref name="seconds"/>.</summary>
     public static void Report(string what, int seconds, Func<int> pass)
     {
         pass();

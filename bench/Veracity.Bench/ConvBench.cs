@@ -29,7 +29,8 @@ static class ConvBench
                                 var check = ConvolutionCheck.Measure(shape, type, layout, backward);
                                 if (!check.Passed) failures++;
                                 Console.WriteLine($"{shape,-32} {type,-9} {layout,-13} {(backward ? "backward" : "forward"),-9} " +
-                                                  $"{check.Error,9:G3} {check.Tolerance,9:G2} {clock.Elapsed.TotalMilliseconds,7:F0}{(check.Passed ? "" : "  WRONG")}");
+                                                  $"{check.Error,9:G3} {check.Tolerance,9:G2} " +
+                                                  $"{clock.Elapsed.TotalMilliseconds,7:F0}{(check.Passed ? "" : "  WRONG")}");
                             }
         Console.WriteLine($"{failures} wrong");
     }

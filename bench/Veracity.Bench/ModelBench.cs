@@ -5,7 +5,8 @@ using Veracity.Checkpoints;
 
 namespace Veracity.Bench;
 
-/// <summary>ResNet-18 (the CNTK layout Veracity trains) training and inference throughput on random batches: the model alone, no data loading.</summary>
+/// <summary>ResNet-18 (the CNTK layout Veracity trains) training and inference throughput on random batches: the model alone,
+/// no data loading.</summary>
 static class ModelBench
 {
     public static void Run(BenchOptions options)

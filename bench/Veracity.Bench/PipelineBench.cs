@@ -28,7 +28,8 @@ static class PipelineBench
             Drain(loader, epoch: 0); // warm-up: JIT and the page cache
             var clock = Stopwatch.StartNew();
             int count = Drain(loader, epoch: 1);
-            Console.WriteLine($"pipeline {size}px: {count / clock.Elapsed.TotalSeconds:F1} images/s ({count} images in {clock.Elapsed.TotalSeconds:F1} s)");
+            Console.WriteLine(
+                $"pipeline {size}px: {count / clock.Elapsed.TotalSeconds:F1} images/s ({count} images in {clock.Elapsed.TotalSeconds:F1} s)");
         }
     }
 

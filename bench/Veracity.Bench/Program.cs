@@ -1,7 +1,9 @@
 // Benchmarks that print figures (they are not tests):
 //   dotnet run --project bench/Veracity.Bench -c Release -- decode [--count N] [--size S] [--target T] [--seconds K]
-//   dotnet run --project bench/Veracity.Bench -c Release -- model [--sizes 128,224,256] [--batch B] [--seconds K] [--modes train,inference] [--precision float32|bfloat16|auto]
-//   dotnet run --project bench/Veracity.Bench -c Release -- pipeline --labels F --images D [--sizes 224,256] [--preset seed] [--workers W] [--limit N]
+//   dotnet run --project bench/Veracity.Bench -c Release -- model [--sizes 128,224,256] [--batch B] [--seconds K]
+//       [--modes train,inference] [--precision float32|bfloat16|auto]
+//   dotnet run --project bench/Veracity.Bench -c Release -- pipeline --labels F --images D [--sizes 224,256] [--preset seed]
+//       [--workers W] [--limit N]
 //   dotnet run --project bench/Veracity.Bench -c Release -- conv [--sizes 224,256] [--batches 1,4,32]   (convolutions against float64)
 //   dotnet run --project bench/Veracity.Bench -c Release -- torch-weights --out DIR   (starting weights for the Python peer)
 using Veracity;

@@ -16,11 +16,13 @@ app.Configure(config =>
         .WithDescription("Check a labelled image folder: counts, class balance, missing/unlabelled files, sizes, formats, decode failures.");
     config.AddCommand<PrepareCommand>("prepare").WithDescription("Write a pre-scaled, lossless copy of a data set for faster training.");
     config.AddCommand<ModelsCommand>("models").WithDescription("List the backbones and their starting weights.");
-    config.AddCommand<TrainCommand>("train").WithDescription("Fine-tune a detector (presets: seed = the reference baseline, default = the team's recipe).");
+    config.AddCommand<TrainCommand>("train")
+        .WithDescription("Fine-tune a detector (presets: seed = the reference baseline, default = the team's recipe).");
     config.AddCommand<EvaluateCommand>("evaluate").WithDescription("ROC AUC, TPR@FPR 1e-3, AP, EER, accuracy, log-loss; ROC and score plots.");
     config.AddCommand<PredictCommand>("predict").WithDescription("Write img_name,y_pred for a folder or list of images (with TTA).");
     config.AddCommand<ScoreCommand>("score").WithDescription("Deepfake probability and verdict for single images.");
-    config.AddCommand<DoctorCommand>("doctor").WithDescription("CPU, versions, what auto picks here, and a numeric self-check against float64 (for bug reports).");
+    config.AddCommand<DoctorCommand>("doctor")
+        .WithDescription("CPU, versions, what auto picks here, and a numeric self-check against float64 (for bug reports).");
     config.AddCommand<ExportCommand>("export").WithDescription("Write a checkpoint as an ONNX model for ONNX Runtime.");
     config.SetExceptionHandler((exception, _) =>
     {

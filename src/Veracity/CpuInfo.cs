@@ -5,7 +5,8 @@ public sealed record CpuInfo(string Vendor, string Family, string Model, string 
 {
     /// <summary>The flags that decide which oneDNN kernels and which Veracity engine run.</summary>
     public static readonly string[] RelevantFlags =
-        ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8"];
+        ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+         "avx_vnni", "amx_tile", "amx_bf16", "amx_int8"];
 
     public static CpuInfo Current { get; } = Read("/proc/cpuinfo");
 

@@ -13,7 +13,8 @@ public static class TorchRandom
 {
     public static readonly Lock Lock = new();
 
-    /// <summary>Runs <paramref name="build"/> with the global generator seeded to <paramref name="seed"/>, and no other thread drawing from it.</summary>
+    /// <summary>Runs <paramref name="build"/> with the global generator seeded to <paramref name="seed"/>, and no other thread
+    /// drawing from it.</summary>
     public static T Seeded<T>(int seed, Func<T> build)
     {
         lock (Lock)

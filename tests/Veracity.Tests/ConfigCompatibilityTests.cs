@@ -20,7 +20,8 @@ public class ConfigCompatibilityTests
     public void A_config_written_before_the_enums_reads_and_writes_back_the_same_strings()
     {
         var config = JsonSerializer.Deserialize<TrainConfig>(OldConfig)!;
-        Assert.Equal((OptimizerKind.AdamW, Schedule.Cosine, Precision.BFloat16, SelectBy.Auc), (config.Optimizer, config.Scheduler, config.Precision, config.SelectBy));
+        Assert.Equal((OptimizerKind.AdamW, Schedule.Cosine, Precision.BFloat16, SelectBy.Auc),
+            (config.Optimizer, config.Scheduler, config.Precision, config.SelectBy));
         Assert.Equal(TrainConfig.DemoPreset with { Precision = Precision.BFloat16 }, config);
 
         string written = JsonSerializer.Serialize(config);

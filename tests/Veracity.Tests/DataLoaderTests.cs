@@ -136,7 +136,8 @@ public class LoaderMemoryTests(SmallSynthSet data) : IClassFixture<SmallSynthSet
         // As every Veracity entry point does at start; without it glibc's heaps keep freed batches (+42–72 MiB here).
         Assert.True(NativeHeap.LimitFragmentation());
         var loader = new DataLoader(ImageDataset.FromLabelFile(data.TrainLabels, data.TrainImages,
-            new SampleTransform(32, 32, [new RandomHorizontalFlip(), new RandomVerticalFlip()], Normalize.ImageNet)), new LoaderOptions(BatchSize: 4, Shuffle: true, Workers: 2));
+            new SampleTransform(32, 32, [new RandomHorizontalFlip(), new RandomVerticalFlip()], Normalize.ImageNet)),
+            new LoaderOptions(BatchSize: 4, Shuffle: true, Workers: 2));
         long Rss()
         {
             GC.Collect();

@@ -81,7 +81,8 @@ public class ImageDecoderTests : IDisposable
 
     [Fact]
     public void Text_file_named_jpg_is_a_typed_error() =>
-        Assert.Contains("not a supported image (unrecognised file signature)", Fails(WriteBytes("text.jpg", "hello, this is not a picture\n"u8.ToArray())).Problem);
+        Assert.Contains("not a supported image (unrecognised file signature)",
+            Fails(WriteBytes("text.jpg", "hello, this is not a picture\n"u8.ToArray())).Problem);
 
     [Fact]
     public void Truncated_jpeg_is_a_typed_error()

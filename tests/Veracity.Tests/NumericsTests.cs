@@ -39,7 +39,8 @@ public class NumericsTests(ITestOutputHelper output)
         using var session = new InferenceSession(CntkResNetImport.DefaultPath);
         string inputName = session.InputMetadata.Keys.Single();
         float[] pixels = input.data<float>().ToArray();
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels, [1, 3, 224, 224]))]);
+        using var results = session.Run(
+            [NamedOnnxValue.CreateFromTensor(inputName, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels, [1, 3, 224, 224]))]);
         var onnx = tensor(results.Single().AsEnumerable<float>().ToArray(), [1, 512]);
 
         double error = ConvolutionCheck.RelativeError(onnx, reference);
@@ -81,7 +82,8 @@ public class NumericsTests(ITestOutputHelper output)
 
             Assert.True(error < SelfCheck.Float32Tolerance, $"features off by {error:G3}");
             foreach (var shape in faulty)
-                Assert.Equal(new ConvRoute(ConvLayout.Contiguous, ScalarType.Float32), ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
+                Assert.Equal(new ConvRoute(ConvLayout.Contiguous, ScalarType.Float32),
+                    ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
             Assert.Equal(faulty.Count, ConvolutionCheck.Failures.Count(f => faulty.Contains(f.Shape)));
         }
         finally

@@ -61,7 +61,8 @@ public class PredictionTests(TinyModel tiny) : IClassFixture<TinyModel>
         Assert.Contains("2 image(s) could not be read", skipped.Output);
         Assert.Equal([names[2], names[0], names[1]], LabelFile.ReadPredictions(submission).Select(r => r.Name));
 
-        var neutral = Cli.Run("predict", "--model", tiny.Checkpoint, "--images", images, "--list", list, "--out", submission, "--on-error", "neutral");
+        var neutral = Cli.Run("predict", "--model", tiny.Checkpoint, "--images", images, "--list", list, "--out", submission,
+            "--on-error", "neutral");
         Assert.Equal(0, neutral.ExitCode);
         var rows = LabelFile.ReadPredictions(submission);
         Assert.Equal([names[2], "zero.jpg", names[0], "gone.jpg", names[1]], rows.Select(r => r.Name));
@@ -120,7 +121,8 @@ public class PredictionTests(TinyModel tiny) : IClassFixture<TinyModel>
     public void A_missing_or_foreign_checkpoint_is_a_clear_error()
     {
         using var dir = new TempDir();
-        var missing = Cli.Run("predict", "--model", Path.Combine(dir.Path, "none.ckpt"), "--images", tiny.ValImages, "--out", Path.Combine(dir.Path, "s.csv"));
+        var missing = Cli.Run("predict", "--model", Path.Combine(dir.Path, "none.ckpt"), "--images", tiny.ValImages,
+            "--out", Path.Combine(dir.Path, "s.csv"));
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("checkpoint not found", missing.All);
         var foreign = Cli.Run("evaluate", "--model", dir.File("x.ckpt", "not a model"), "--labels", tiny.ValLabels, "--images", tiny.ValImages);

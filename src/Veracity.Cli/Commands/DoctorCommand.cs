@@ -22,7 +22,8 @@ public sealed class DoctorCommand : Command
         string? cap = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA");
         Row("oneDNN cap", cap ?? "none (ONEDNN_MAX_CPU_ISA unset)");
         Row("versions", $".NET {Environment.Version}; libtorch {Metadata(typeof(ResNet).Assembly, "libtorch")}; " +
-            $"TorchSharp {Informational(typeof(TorchSharp.torch).Assembly)}; ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}; " +
+            $"TorchSharp {Informational(typeof(TorchSharp.torch).Assembly)}; " +
+            $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}; " +
             $"SkiaSharp {Informational(typeof(SkiaSharp.SKImage).Assembly)}");
         Row("threads", $"libtorch {get_num_threads()}, logical cores {Environment.ProcessorCount}");
         var spec = Backbones.Get(Backbones.Default);
@@ -34,7 +35,8 @@ public sealed class DoctorCommand : Command
         {
             using var model = SelfCheck.Imported();
             var shapes = Batches.SelectMany(b => model.ConvShapes(b, Size)).ToList();
-            var plan = shapes.SelectMany(s => new[] { (s, ScalarType.Float32, false), (s, ScalarType.Float32, true), (s, ScalarType.BFloat16, false), (s, ScalarType.BFloat16, true) }).ToList();
+            var plan = shapes.SelectMany(s => new[] { (s, ScalarType.Float32, false), (s, ScalarType.Float32, true),
+                (s, ScalarType.BFloat16, false), (s, ScalarType.BFloat16, true) }).ToList();
             start(plan.Count);
             return plan.Select(p =>
             {
@@ -54,12 +56,15 @@ public sealed class DoctorCommand : Command
             $"{failures.Count} fast paths wrong", "0", failures.Count == 0 ? "[green]ok[/]" : "[yellow]worked around[/]");
         AnsiConsole.Write(table);
         foreach (var failure in failures)
-            AnsiConsole.MarkupLineInterpolated($"[yellow]wrong here:[/] {failure.Shape} {failure.Type} {failure.Layout} {(failure.Backward ? "backward" : "forward")}: error {failure.Error:G3} (allowed {failure.Tolerance:G2})");
+            AnsiConsole.MarkupLineInterpolated($"[yellow]wrong here:[/] {failure}");
         foreach (var c in rerouted)
-            AnsiConsole.MarkupLineInterpolated($"  so {c.Shape} {c.Type} {(c.Backward ? "backward" : "forward")} runs {c.Route.Layout} in {c.Route.Type}");
+            AnsiConsole.MarkupLineInterpolated(
+                $"  so {c.Shape} {c.Type} {(c.Backward ? "backward" : "forward")} runs {c.Route.Layout} in {c.Route.Type}");
 
         bool passed = network.All(c => c.Passed);
-        AnsiConsole.MarkupLine(passed ? "[green]self-check passed[/]" : "[red]self-check FAILED: this CPU computes wrong numbers on a path Veracity uses; please report this output[/]");
+        AnsiConsole.MarkupLine(passed
+            ? "[green]self-check passed[/]"
+            : "[red]self-check FAILED: this CPU computes wrong numbers on a path Veracity uses; please report this output[/]");
         return passed ? 0 : 1;
     }
 
@@ -69,5 +74,6 @@ public sealed class DoctorCommand : Command
         assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value ?? "unknown";
 
     static string Informational(Assembly assembly) =>
-        assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? assembly.GetName().Version?.ToString() ?? "unknown";
+        assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+            ?? assembly.GetName().Version?.ToString() ?? "unknown";
 }

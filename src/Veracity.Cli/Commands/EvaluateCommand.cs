@@ -16,11 +16,13 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         [CommandOption("--images <DIR>")] public string Images { get; init; } = "";
         [CommandOption("--out <DIR>"), Description("Where metrics.json, roc.png and scores.png go (default: eval/ beside the checkpoint).")]
         public string? Out { get; init; }
-        [CommandOption("--by-type"), Description("Also report per manipulation type (needs the *_manipulations.txt that synth writes beside the labels).")]
+        [CommandOption("--by-type"), Description("Also report per manipulation type (needs the *_manipulations.txt that synth writes " +
+            "beside the labels).")]
         public bool ByType { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) ? ValidationResult.Error("--labels and --images are required") : base.Validate();
+            string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) ? ValidationResult.Error("--labels and --images are required")
+            : base.Validate();
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
@@ -68,7 +70,8 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         table.AddRow("accuracy at EER threshold", Format(m.AccuracyAtEer));
         table.AddRow("log-loss", m.LogLoss.ToString("F4"));
         var c = m.Confusion;
-        table.AddRow("confusion at 0.5", $"real→real {c.TrueNegative}, real→fake {c.FalsePositive}, fake→real {c.FalseNegative}, fake→fake {c.TruePositive}");
+        table.AddRow("confusion at 0.5",
+            $"real→real {c.TrueNegative}, real→fake {c.FalsePositive}, fake→real {c.FalseNegative}, fake→fake {c.TruePositive}");
         AnsiConsole.Write(table);
         if (report.ByType is { } byType)
         {

@@ -24,7 +24,8 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         var (info, model) = Checkpoint.Load(settings.Model);
         using (model)
             Veracity.AtomicFile.WriteAllBytes(settings.Out, OnnxExport.ToBytes(info, model));
-        AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{Path.GetFullPath(settings.Out)}[/] ({info.Backbone}, {info.ImageSize}px input, batch size free)");
+        AnsiConsole.MarkupLineInterpolated(
+            $"Wrote [bold]{Path.GetFullPath(settings.Out)}[/] ({info.Backbone}, {info.ImageSize}px input, batch size free)");
         return 0;
     }
 }

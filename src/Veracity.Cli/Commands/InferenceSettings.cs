@@ -22,7 +22,8 @@ public class InferenceSettings : CommandSettings
     [CommandOption("--workers <N>"), Description("Decoding threads.")]
     public int Workers { get; init; } = 2;
 
-    [CommandOption("--engine <NAME>"), Description("auto (resnet18 in bfloat16 on CPUs with AVX512-BF16/AMX, else ONNX Runtime where the backbone exports, else TorchSharp), torch, onnx or torchbf16.")]
+    [CommandOption("--engine <NAME>"), Description("auto (resnet18 in bfloat16 on CPUs with AVX512-BF16/AMX, else ONNX Runtime " +
+        "where the backbone exports, else TorchSharp), torch, onnx or torchbf16.")]
     public string EngineName { get; init; } = "auto";
 
     public Inference.Engine Engine => Enum.Parse<Inference.Engine>(EngineName, ignoreCase: true);

@@ -12,10 +12,12 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     public sealed class Settings : InferenceSettings
     {
         [CommandOption("--images <DIR>")] public string Images { get; init; } = "";
-        [CommandOption("--list <FILE>"), Description("Score these names (a file with an img_name column) in this order; default: every image in the folder, sorted.")]
+        [CommandOption("--list <FILE>"), Description("Score these names (a file with an img_name column) in this order; " +
+            "default: every image in the folder, sorted.")]
         public string? List { get; init; }
         [CommandOption("--out <FILE>")] public string Out { get; init; } = "submit.csv";
-        [CommandOption("--on-error <MODE>"), Description("fail (default), skip (leave the row out) or neutral (write 0.5) for missing or undecodable images.")]
+        [CommandOption("--on-error <MODE>"), Description("fail (default), skip (leave the row out) or neutral (write 0.5) " +
+            "for missing or undecodable images.")]
         public string OnError { get; init; } = "fail";
 
         public override ValidationResult Validate() =>
@@ -31,12 +33,14 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         var (written, failures) = Predict(settings.Options, settings.Images, names, mode, settings.Out);
         AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta})");
         if (failures > 0)
-            AnsiConsole.MarkupLineInterpolated($"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
+            AnsiConsole.MarkupLineInterpolated(
+                $"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
         Ui.ReportConvolutionFallbacks();
         return 0;
     }
 
-    internal static (int Written, int Failures) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode, string outFile)
+    internal static (int Written, int Failures) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode,
+        string outFile)
     {
         using var detector = Detector.Load(run.Model, run.Engine);
         var result = Ui.Counted($"Predicting (TTA {run.Scoring.Tta}, {detector.Engine})", (start, step) =>

@@ -13,7 +13,8 @@ public sealed class PrepareCommand : Command<PrepareCommand.Settings>
         [CommandOption("--labels <FILE>")] public string Labels { get; init; } = "";
         [CommandOption("--images <DIR>")] public string Images { get; init; } = "";
         [CommandOption("--size <PIXELS>"), Description("The training image size (width and height).")] public int Size { get; init; } = 256;
-        [CommandOption("--out <DIR>"), Description("Gets the label file and an image folder of the same names.")] public string Out { get; init; } = "";
+        [CommandOption("--out <DIR>"), Description("Gets the label file and an image folder of the same names.")]
+        public string Out { get; init; } = "";
 
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) || string.IsNullOrEmpty(Out)
@@ -26,7 +27,8 @@ public sealed class PrepareCommand : Command<PrepareCommand.Settings>
     {
         var summary = Ui.Counted($"Preparing {settings.Size}px copies", (start, step) =>
             Prepare.Run(settings.Labels, settings.Images, settings.Size, settings.Out, start, step));
-        AnsiConsole.MarkupLineInterpolated($"Wrote {summary.Written} images, kept {summary.UpToDate} up to date; labels in [bold]{summary.LabelFile}[/]");
+        AnsiConsole.MarkupLineInterpolated(
+            $"Wrote {summary.Written} images, kept {summary.UpToDate} up to date; labels in [bold]{summary.LabelFile}[/]");
         if (summary.Failures.Count == 0) return 0;
         AnsiConsole.MarkupLineInterpolated($"[red]{summary.Failures.Count} image(s) could not be prepared[/] (left out of the label file):");
         foreach (var failure in summary.Failures.Take(10))

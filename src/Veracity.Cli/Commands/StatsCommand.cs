@@ -40,7 +40,8 @@ public sealed class StatsCommand : Command<StatsCommand.Settings>
                 DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample, startChecking: start, fileChecked: step));
 
         if (settings.Json)
-            Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            Console.WriteLine(JsonSerializer.Serialize(report,
+                new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         else
             Print(report);
         return report.HasProblems ? 1 : 0;

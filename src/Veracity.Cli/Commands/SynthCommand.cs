@@ -25,7 +25,8 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
         [CommandOption("--val-fraction <F>"), Description("Share of images written to valset/.")]
         public double ValFraction { get; init; } = 0.2;
 
-        [CommandOption("--manipulations <LIST>"), Description("Comma-separated fake kinds to use: splice, resample, checkerboard, colour, double-jpeg (default: all).")]
+        [CommandOption("--manipulations <LIST>"), Description("Comma-separated fake kinds to use: splice, resample, checkerboard, " +
+            "colour, double-jpeg (default: all).")]
         public string? Manipulations { get; init; }
 
         public override ValidationResult Validate() =>
@@ -49,9 +50,12 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
 
         var table = new Table().AddColumns("kind", "images", "what it is");
         foreach (var (kind, count) in summary.ByManipulation.OrderBy(k => k.Key))
-            table.AddRow(kind, count.ToString(), kind == Veracity.Synth.Manipulations.None ? "real scene" : Veracity.Synth.Manipulations.Describe(kind));
+            table.AddRow(kind, count.ToString(),
+                kind == Veracity.Synth.Manipulations.None ? "real scene" : Veracity.Synth.Manipulations.Describe(kind));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLineInterpolated($"Wrote {summary.Train} training and {summary.Val} validation images ({summary.Fakes} fake) to [bold]{Path.GetFullPath(options.OutDir)}[/]");
+        string outDir = Path.GetFullPath(options.OutDir);
+        AnsiConsole.MarkupLineInterpolated(
+            $"Wrote {summary.Train} training and {summary.Val} validation images ({summary.Fakes} fake) to [bold]{outDir}[/]");
         return 0;
     }
 }

@@ -8,7 +8,8 @@ using Veracity.Checkpoints;
 
 namespace Veracity.Cli.Commands;
 
-[Description("Fine-tunes a detector. --preset seed reproduces the reference baseline; the default preset is the team's CPU recipe. Ctrl-C stops cleanly and --resume continues.")]
+[Description("Fine-tunes a detector. --preset seed reproduces the reference baseline; the default preset is the team's CPU recipe. " +
+    "Ctrl-C stops cleanly and --resume continues.")]
 public sealed class TrainCommand : Command<TrainCommand.Settings>
 {
     public sealed class Settings : CommandSettings
@@ -19,7 +20,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string? ValLabels { get; init; }
         [CommandOption("--val-images <DIR>")] public string? ValImages { get; init; }
         [CommandOption("--val-fraction <F>")] public double ValFraction { get; init; } = 0.1;
-        [CommandOption("--preset <NAME>"), Description("seed (the reference), default, or demo (what `veracity demo` trains).")] public string Preset { get; init; } = "default";
+        [CommandOption("--preset <NAME>"), Description("seed (the reference), default, or demo (what `veracity demo` trains).")]
+        public string Preset { get; init; } = "default";
         [CommandOption("--model <NAME>"), Description("See `veracity models`.")] public string? Model { get; init; }
         [CommandOption("--no-pretrained"), Description("Start from random weights.")] public bool NoPretrained { get; init; }
         [CommandOption("--epochs <N>")] public int? Epochs { get; init; }
@@ -30,14 +32,20 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--scheduler <NAME>"), Description("step or cosine.")] public Schedule? Scheduler { get; init; }
         [CommandOption("--step-size <EPOCHS>")] public int? StepSize { get; init; }
         [CommandOption("--gamma <G>")] public double? Gamma { get; init; }
-        [CommandOption("--warmup <EPOCHS>"), Description("Linear learning-rate warm-up, in epochs (fractions allowed).")] public double? Warmup { get; init; }
+        [CommandOption("--warmup <EPOCHS>"), Description("Linear learning-rate warm-up, in epochs (fractions allowed).")]
+        public double? Warmup { get; init; }
         [CommandOption("--image-size <PIXELS>")] public int? ImageSize { get; init; }
-        [CommandOption("--limit <N>"), Description("Only the first N rows of each label file (the reference's head(N)).")] public int? Limit { get; init; }
+        [CommandOption("--limit <N>"), Description("Only the first N rows of each label file (the reference's head(N)).")]
+        public int? Limit { get; init; }
         [CommandOption("--seed <K>")] public int? Seed { get; init; }
         [CommandOption("--workers <N>")] public int? Workers { get; init; }
-        [CommandOption("--log-every <N>"), Description("Print the reference's progress line every N batches.")] public int? LogEvery { get; init; }
-        [CommandOption("--precision <TYPE>"), Description("auto (default: bfloat16 for backbones that support it on CPUs with AVX512-BF16 or AMX, else float32), float32 or bfloat16.")] public Precision? Precision { get; init; }
-        [CommandOption("--select-by <METRIC>"), Description("auc or accuracy: which validation figure picks best.ckpt.")] public SelectBy? SelectBy { get; init; }
+        [CommandOption("--log-every <N>"), Description("Print the reference's progress line every N batches.")]
+        public int? LogEvery { get; init; }
+        [CommandOption("--precision <TYPE>"), Description("auto (default: bfloat16 for backbones that support it on CPUs with AVX512-BF16 " +
+            "or AMX, else float32), float32 or bfloat16.")]
+        public Precision? Precision { get; init; }
+        [CommandOption("--select-by <METRIC>"), Description("auc or accuracy: which validation figure picks best.ckpt.")]
+        public SelectBy? SelectBy { get; init; }
         [CommandOption("--rotation <DEGREES>")] public double? Rotation { get; init; }
         [CommandOption("--color-jitter <STRENGTH>")] public double? ColorJitter { get; init; }
         [CommandOption("--random-resized-crop <MIN_SCALE>")] public double? RandomResizedCrop { get; init; }
@@ -55,12 +63,12 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             {
                 Model = Model ?? c.Model, Pretrained = !NoPretrained, Epochs = Epochs ?? c.Epochs, BatchSize = BatchSize ?? c.BatchSize,
                 LearningRate = Lr ?? c.LearningRate, Optimizer = Optimizer ?? c.Optimizer, WeightDecay = WeightDecay ?? c.WeightDecay,
-                Scheduler = Scheduler ?? c.Scheduler, StepSize = StepSize ?? c.StepSize, Gamma = Gamma ?? c.Gamma, WarmupEpochs = Warmup ?? c.WarmupEpochs,
-                ImageSize = ImageSize ?? c.ImageSize, Limit = Limit ?? c.Limit, Seed = Seed ?? c.Seed, Workers = Workers ?? c.Workers,
-                LogEvery = LogEvery ?? c.LogEvery, Precision = Precision ?? c.Precision, SelectBy = SelectBy ?? c.SelectBy, RotationDegrees = Rotation ?? c.RotationDegrees,
-                ColorJitter = ColorJitter ?? c.ColorJitter, RandomResizedCropMinScale = RandomResizedCrop ?? c.RandomResizedCropMinScale,
-                BlurProbability = Blur ?? c.BlurProbability, JpegProbability = Jpeg ?? c.JpegProbability,
-                MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
+                Scheduler = Scheduler ?? c.Scheduler, StepSize = StepSize ?? c.StepSize, Gamma = Gamma ?? c.Gamma,
+                WarmupEpochs = Warmup ?? c.WarmupEpochs, ImageSize = ImageSize ?? c.ImageSize, Limit = Limit ?? c.Limit, Seed = Seed ?? c.Seed,
+                Workers = Workers ?? c.Workers, LogEvery = LogEvery ?? c.LogEvery, Precision = Precision ?? c.Precision,
+                SelectBy = SelectBy ?? c.SelectBy, RotationDegrees = Rotation ?? c.RotationDegrees, ColorJitter = ColorJitter ?? c.ColorJitter,
+                RandomResizedCropMinScale = RandomResizedCrop ?? c.RandomResizedCropMinScale, BlurProbability = Blur ?? c.BlurProbability,
+                JpegProbability = Jpeg ?? c.JpegProbability, MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
             };
         }
 
@@ -70,7 +78,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             nameof(TrainConfig.LearningRate) => "--lr",
             nameof(TrainConfig.WarmupEpochs) => "--warmup",
             nameof(TrainConfig.RandomResizedCropMinScale) => "--random-resized-crop",
-            _ => "--" + string.Concat(setting.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())),
+            _ => "--" + string.Concat(setting.Select((c, i) =>
+                char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())),
         };
 
         /// <summary>Flags that would change the recipe: --resume continues with the recorded one, so it refuses them.</summary>
@@ -145,7 +154,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                 (e.ValAccuracy * 100).ToString("F1") + "%", e.ValAuc?.ToString("F4") ?? "n/a", e.ValEer?.ToString("F4") ?? "n/a",
                 e.ImagesPerSecond.ToString("F1"));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLineInterpolated($"Run folder: [bold]{Path.GetFullPath(result.RunDir)}[/] (best: {Trainer.BestFile}, last: {Trainer.LastFile})");
+        AnsiConsole.MarkupLineInterpolated(
+            $"Run folder: [bold]{Path.GetFullPath(result.RunDir)}[/] (best: {Trainer.BestFile}, last: {Trainer.LastFile})");
         if (result.Outcome == TrainOutcome.Interrupted)
             AnsiConsole.MarkupLineInterpolated($"[yellow]Stopped early.[/] Continue with: veracity train --resume {result.RunDir}");
     }

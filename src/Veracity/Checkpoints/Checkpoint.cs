@@ -34,7 +34,8 @@ public static class Checkpoint
     }
 
     /// <summary>Builds the model the checkpoint describes and loads its weights; restores the optimiser when given.</summary>
-    public static (CheckpointInfo Info, nn.Module<Tensor, Tensor> Model) Load(string path, Func<nn.Module<Tensor, Tensor>, TorchSharp.Modules.OptimizerHelper>? optimizerFor = null)
+    public static (CheckpointInfo Info, nn.Module<Tensor, Tensor> Model) Load(string path,
+        Func<nn.Module<Tensor, Tensor>, TorchSharp.Modules.OptimizerHelper>? optimizerFor = null)
     {
         using var reader = Open(path);
         var info = ReadInfo(reader, path);

@@ -105,7 +105,8 @@ public sealed record TrainConfig
         Require(Enum.IsDefined(SelectBy), nameof(SelectBy), "must be auc or accuracy");
         Require(Enum.IsDefined(Precision), nameof(Precision), "must be auto, float32 or bfloat16");
         Require(Precision != Precision.BFloat16 || spec.SupportsBFloat16, nameof(Precision),
-            $"bfloat16 is not available for {Model}; backbones with a bfloat16 trunk: {string.Join(", ", Backbones.All.Where(b => b.SupportsBFloat16).Select(b => b.Name))}");
+            $"bfloat16 is not available for {Model}; backbones with a bfloat16 trunk: " +
+            $"{string.Join(", ", Backbones.All.Where(b => b.SupportsBFloat16).Select(b => b.Name))}");
         Require(Limit is null or >= 1, nameof(Limit), "must be at least 1");
         Require(StepSize >= 1, nameof(StepSize), "must be at least 1");
         Require(WarmupEpochs >= 0 && WarmupEpochs < Epochs, nameof(WarmupEpochs), "must be at least 0 and less than the epochs");

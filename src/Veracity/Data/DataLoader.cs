@@ -14,7 +14,8 @@ public sealed class Batch(Tensor images, Tensor? labels, int[] indices, IReadOnl
     public Tensor? Labels { get; } = labels;
     /// <summary>Dataset row of each sample, in batch order.</summary>
     public int[] Indices { get; } = indices;
-    /// <summary>Batch positions whose image could not be read (only with <see cref="LoaderOptions.TolerateUnreadable"/>): their pixels are zero.</summary>
+    /// <summary>Batch positions whose image could not be read (only with <see cref="LoaderOptions.TolerateUnreadable"/>):
+    /// their pixels are zero.</summary>
     public IReadOnlyDictionary<int, string> Failures { get; } = failures;
     public int Size => Indices.Length;
 

@@ -12,7 +12,8 @@ public sealed class ImageDataset
     readonly string[] _paths;
 
     /// <param name="targets">1 = deepfake, 0 = real, one per name; null for images whose class is not known.</param>
-    public ImageDataset(string imageRoot, IReadOnlyList<string> names, IReadOnlyList<int>? targets, SampleTransform transform, ImageDecoder? decoder = null)
+    public ImageDataset(string imageRoot, IReadOnlyList<string> names, IReadOnlyList<int>? targets, SampleTransform transform,
+        ImageDecoder? decoder = null)
     {
         if (targets is not null && targets.Count != names.Count) throw new ArgumentException("one target per name");
         ImageRoot = imageRoot;

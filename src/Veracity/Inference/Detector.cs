@@ -109,8 +109,8 @@ public sealed class Detector : IDisposable
         var pixels = batch.bytes;
         fixed (byte* data = pixels)
         {
-            using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float,
-                batch.shape, (IntPtr)data, pixels.Length);
+            using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance,
+                Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, batch.shape, (IntPtr)data, pixels.Length);
             using var options = new RunOptions();
             using var outputs = _session!.Run(options, [OnnxExport.InputName], [input], [OnnxExport.OutputName]);
             var logits = outputs[0];

@@ -20,7 +20,8 @@ public static class OnnxExport
     public static byte[] ToBytes(CheckpointInfo info, nn.Module<Tensor, Tensor> model)
     {
         if (!Backbones.Get(info.Backbone).OnnxExportable || model is not ResNet resnet)
-            throw new VeracityException($"ONNX export supports {string.Join(", ", Backbones.All.Where(b => b.OnnxExportable).Select(b => b.Name))}, not '{info.Backbone}'");
+            throw new VeracityException(
+                $"ONNX export supports {string.Join(", ", Backbones.All.Where(b => b.OnnxExportable).Select(b => b.Name))}, not '{info.Backbone}'");
         var graph = new GraphBuilder();
         using var _ = no_grad();
         string x = graph.ConvBn(InputName, resnet.conv1, resnet.bn1, stride: 2, pad: 3);

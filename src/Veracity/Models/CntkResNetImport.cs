@@ -20,7 +20,8 @@ public static class CntkResNetImport
     {
         string path = onnxPath ?? DefaultPath;
         if (!File.Exists(path))
-            throw new VeracityException($"pretrained weights not found at {path}; they come with the build (NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1)");
+            throw new VeracityException($"pretrained weights not found at {path}; they come with the build " +
+                "(NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1)");
         var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph;
         var walk = new GraphWalk(graph);
 

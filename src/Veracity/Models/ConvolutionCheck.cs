@@ -16,7 +16,8 @@ public enum ConvLayout
 /// <summary>One convolution as libtorch sees it: batch, channels, kernel, stride, padding and input size.</summary>
 public sealed record ConvShape(long Batch, long InChannels, long OutChannels, long Kernel, long Stride, long Padding, long Height, long Width)
 {
-    /// <summary>What <paramref name="conv"/> meets on a batch of <paramref name="batch"/> inputs of <paramref name="height"/>×<paramref name="width"/>.</summary>
+    /// <summary>What <paramref name="conv"/> meets on a batch of <paramref name="batch"/> inputs of
+    /// <paramref name="height"/>×<paramref name="width"/>.</summary>
     public static ConvShape Of(TorchSharp.Modules.Conv2d conv, long batch, long height, long width)
     {
         var w = conv.weight!.shape;
@@ -40,7 +41,8 @@ public sealed record ConvCheck(ConvShape Shape, ScalarType Type, ConvLayout Layo
     public bool Passed => Error <= Tolerance;
 
     public override string ToString() =>
-        $"{Shape} in {Type}, {Layout}{(Backward ? ", with gradients" : "")}: {(Passed ? "right" : "WRONG on this CPU")} (error {Error:G3} of scale, allowed {Tolerance:G2})";
+        $"{Shape} in {Type}, {Layout}{(Backward ? ", with gradients" : "")}: {(Passed ? "right" : "WRONG on this CPU")} " +
+        $"(error {Error:G3} of scale, allowed {Tolerance:G2})";
 }
 
 /// <summary>
@@ -77,7 +79,8 @@ public static class ConvolutionCheck
     /// Largest error allowed, relative to the float64 result's largest magnitude. The reference sees the same
     /// rounded inputs, so what is left is the convolution's own arithmetic. Float32: accumulation rounding grows like
     /// sqrt(K)·2^-24 for K products; measured 3e-7–1.2e-5 on every resnet18 shape, forward and backward, at batch
-    /// 4 and 32 (224 px) under every oneDNN ISA cap and at batch 32 (256 px) uncapped, on an Intel Xeon with AMX. bfloat16: the output's rounding to 8 significant bits (2^-8 ≈ 3.9e-3),
+    /// 4 and 32 (224 px) under every oneDNN ISA cap and at batch 32 (256 px) uncapped, on an Intel Xeon with AMX.
+    /// bfloat16: the output's rounding to 8 significant bits (2^-8 ≈ 3.9e-3),
     /// measured 2e-3–3.5e-3 forward; backward without native bfloat16 (oneDNN capped at AVX2) rounds partial
     /// weight-gradient sums too, measured up to 1.6e-2 at batch 32. The fault seen on Zen 5 was 0.4–0.5.
     /// </summary>

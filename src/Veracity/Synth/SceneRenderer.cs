@@ -73,7 +73,12 @@ public static class SceneRenderer
         };
         if (rng.NextDouble() < 0.3)
             paint.MaskFilter = SKMaskFilter.CreateBlur(SKBlurStyle.Normal, r * 0.08f); // out of focus
-        using var shadow = new SKPaint { IsAntialias = true, Color = SKColors.Black.WithAlpha(60), MaskFilter = SKMaskFilter.CreateBlur(SKBlurStyle.Normal, r * 0.15f) };
+        using var shadow = new SKPaint
+        {
+            IsAntialias = true,
+            Color = SKColors.Black.WithAlpha(60),
+            MaskFilter = SKMaskFilter.CreateBlur(SKBlurStyle.Normal, r * 0.15f),
+        };
         switch (rng.Next(3))
         {
             case 0:
@@ -135,7 +140,14 @@ public static class SceneRenderer
             canvas.DrawCircle(cx + side * eyeDx, eyeY, eyeR * 0.7f, pupil);
             canvas.DrawLine(cx + side * eyeDx - eyeR * 1.4f, eyeY - eyeR * 1.8f, cx + side * eyeDx + eyeR * 1.4f, eyeY - eyeR * 2.0f, line);
         }
-        using var mouth = new SKPaint { IsAntialias = true, Color = Shade(new SKColor(170, 80, 80), 0.8 + rng.NextDouble() * 0.4), Style = SKPaintStyle.Stroke, StrokeWidth = rx * 0.08f, StrokeCap = SKStrokeCap.Round };
+        using var mouth = new SKPaint
+        {
+            IsAntialias = true,
+            Color = Shade(new SKColor(170, 80, 80), 0.8 + rng.NextDouble() * 0.4),
+            Style = SKPaintStyle.Stroke,
+            StrokeWidth = rx * 0.08f,
+            StrokeCap = SKStrokeCap.Round,
+        };
         float mouthY = cy + ry * 0.45f;
         canvas.DrawArc(SKRect.Create(cx - rx * 0.35f, mouthY - ry * 0.15f, rx * 0.7f, ry * 0.2f), 20, 140, false, mouth);
     }

@@ -67,7 +67,8 @@ public static class Optimizers
         public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
         {
             var options = group.Options;
-            using Scalar decay = options.weight_decay!.Value.ToScalar(), momentum = options.momentum!.Value.ToScalar(), descent = (-options.LearningRate!.Value).ToScalar();
+            using Scalar decay = options.weight_decay!.Value.ToScalar(), momentum = options.momentum!.Value.ToScalar(),
+                descent = (-options.LearningRate!.Value).ToScalar();
             foreach (var param in group.Parameters)
             {
                 if (param.grad is not { } grad) continue;
@@ -86,7 +87,8 @@ public static class Optimizers
     static void AdamUpdate(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, long step, double lr,
         double beta1, double beta2, double eps)
     {
-        using Scalar keep1 = beta1.ToScalar(), take1 = (1 - beta1).ToScalar(), keep2 = beta2.ToScalar(), take2 = (1 - beta2).ToScalar(), epsilon = eps.ToScalar();
+        using Scalar keep1 = beta1.ToScalar(), take1 = (1 - beta1).ToScalar(), keep2 = beta2.ToScalar(), take2 = (1 - beta2).ToScalar(),
+            epsilon = eps.ToScalar();
         using Scalar correction2 = Math.Sqrt(1 - Math.Pow(beta2, step)).ToScalar(), stepSize = (-lr / (1 - Math.Pow(beta1, step))).ToScalar();
         expAvg.mul_(keep1).add_(grad, take1);
         expAvgSq.mul_(keep2).addcmul_(grad, grad, take2);

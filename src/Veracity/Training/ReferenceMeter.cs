@@ -27,6 +27,7 @@ sealed class ReferenceMeter(int batches)
         int digits = batches.ToString(CultureInfo.InvariantCulture).Length;
         string index = batch.ToString(CultureInfo.InvariantCulture).PadLeft(digits);
         return string.Create(CultureInfo.InvariantCulture,
-            $"[{index}/{batches}]\tTime {_time,6:F3} ({_timeSum / _steps,6:F3})\tLoss {_loss:0.0000e+00} ({_lossSum / _count:0.0000e+00})\tAcc@1 {_acc,6:F2} ({_accSum / _count,6:F2})");
+            $"[{index}/{batches}]\tTime {_time,6:F3} ({_timeSum / _steps,6:F3})\tLoss {_loss:0.0000e+00} ({_lossSum / _count:0.0000e+00})" +
+            $"\tAcc@1 {_acc,6:F2} ({_accSum / _count,6:F2})");
     }
 }

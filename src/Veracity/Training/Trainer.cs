@@ -32,7 +32,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         return new Trainer(config, data, runDir, observer).Run(resumeFrom: null, stop);
     }
 
-    /// <summary>Continues the run in <paramref name="runDir"/> from its last checkpoint: same model, optimiser, schedule, epoch, batch and randomness.</summary>
+    /// <summary>Continues the run in <paramref name="runDir"/> from its last checkpoint: same model, optimiser, schedule, epoch,
+    /// batch and randomness.</summary>
     public static TrainResult Resume(string runDir, ITrainingObserver observer, CancellationToken stop = default)
     {
         var info = Checkpoint.ReadInfo(Path.Combine(runDir, LastFile));
@@ -185,7 +186,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         return BinaryMetrics.Compute(scores, targets);
     }
 
-    void Save(string file, nn.Module model, OptimizerHelper? optimizer, int epoch, int nextBatch, EpochProgress? progress, double? best, EpochMetrics? metrics)
+    void Save(string file, nn.Module model, OptimizerHelper? optimizer, int epoch, int nextBatch, EpochProgress? progress, double? best,
+        EpochMetrics? metrics)
     {
         var spec = Backbones.Get(config.Model);
         Checkpoint.Save(Path.Combine(runDir, file), new CheckpointInfo
