@@ -23,6 +23,7 @@ app.Configure(config =>
     config.AddCommand<ScoreCommand>("score").WithDescription("Deepfake probability and verdict for single images.");
     config.AddCommand<DoctorCommand>("doctor")
         .WithDescription("CPU, versions, what auto picks here, and a numeric self-check against float64 (for bug reports).");
+    config.AddCommand<ServeCommand>("serve").WithDescription("Serve a model over HTTP: web page, scoring and heatmap API, health and metrics.");
     config.AddCommand<ExportCommand>("export").WithDescription("Write a checkpoint as an ONNX model for ONNX Runtime.");
     config.SetExceptionHandler((exception, _) =>
     {

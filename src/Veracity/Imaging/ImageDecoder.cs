@@ -2,11 +2,15 @@ using SkiaSharp;
 
 namespace Veracity.Imaging;
 
+/// <summary>Why an image cannot be decoded, for callers that answer each kind differently (the server's HTTP statuses).</summary>
+public enum DecodeFailure { Missing, Unreadable, Empty, NotAnImage, Truncated, Corrupt, TooManyPixels }
+
 /// <summary>An image file that cannot be decoded; names the file and the reason.</summary>
-public sealed class ImageDecodeException(string path, string problem)
+public sealed class ImageDecodeException(string path, DecodeFailure kind, string problem)
     : VeracityException($"{path}: {problem}")
 {
     public string Path { get; } = path;
+    public DecodeFailure Kind { get; } = kind;
     public string Problem { get; } = problem;
 }
 
@@ -25,22 +29,29 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
 
     public long MaxPixels { get; } = maxPixels;
 
-    public ImageHeader ReadHeader(string path)
+    public ImageHeader ReadHeader(string path) => ReadHeader(ReadFile(path), path);
+
+    /// <summary>The header of an image held in memory; <paramref name="name"/> names it in errors.</summary>
+    public ImageHeader ReadHeader(byte[] bytes, string name)
     {
-        using var image = Open(path);
+        using var image = Open(bytes, name);
         var (width, height) = OrientedSize(image.Codec);
         return new ImageHeader(width, height, image.Codec.EncodedFormat.ToString().ToUpperInvariant());
     }
 
     /// <summary>Decodes the image at its own size.</summary>
-    public RgbImage Decode(string path) => Decode(path, null);
+    public RgbImage Decode(string path) => Decode(ReadFile(path), path, null);
 
     /// <summary>Decodes the image resized (stretched, like the reference's Resize((h, w))) to width × height.</summary>
-    public RgbImage Decode(string path, int width, int height) => Decode(path, (width, height));
+    public RgbImage Decode(string path, int width, int height) => Decode(ReadFile(path), path, (width, height));
 
-    RgbImage Decode(string path, (int Width, int Height)? target)
+    /// <summary>
+    /// Decodes an image held in memory (an upload), at its own size or resized to <paramref name="target"/>. The
+    /// format comes from the bytes, never from a name; <paramref name="name"/> only names the image in errors.
+    /// </summary>
+    public RgbImage Decode(byte[] bytes, string name, (int Width, int Height)? target = null)
     {
-        using var image = Open(path);
+        using var image = Open(bytes, name);
         var codec = image.Codec;
         var origin = codec.EncodedOrigin;
         bool swapsAxes = SwapsAxes(origin);
@@ -62,9 +73,9 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
         using var decoded = new SKBitmap(info);
         var result = codec.GetPixels(info, decoded.GetPixels());
         if (result != SKCodecResult.Success)
-            throw new ImageDecodeException(path, result == SKCodecResult.IncompleteInput
-                ? "image data is truncated"
-                : $"image data is corrupt ({result})");
+            throw result == SKCodecResult.IncompleteInput
+                ? new ImageDecodeException(name, DecodeFailure.Truncated, "image data is truncated")
+                : new ImageDecodeException(name, DecodeFailure.Corrupt, $"image data is corrupt ({result})");
 
         using var rotated = origin == SKEncodedOrigin.TopLeft ? null : Orient(decoded, origin);
         var oriented = rotated ?? decoded;
@@ -73,7 +84,7 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
             return SkiaPixels.ToRgb(oriented);
         using var resized = oriented.Resize(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul),
             new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
-        if (resized is null) throw new ImageDecodeException(path, $"could not resize to {outWidth}x{outHeight}");
+        if (resized is null) throw new ImageDecodeException(name, DecodeFailure.Corrupt, $"could not resize to {outWidth}x{outHeight}");
         return SkiaPixels.ToRgb(resized);
     }
 
@@ -89,42 +100,45 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
         }
     }
 
-    OpenImage Open(string path)
+    static byte[] ReadFile(string path)
     {
-        byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new ImageDecodeException(path, "file not found");
+            throw new ImageDecodeException(path, DecodeFailure.Missing, "file not found");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ImageDecodeException(path, $"file cannot be read ({e.Message})");
+            throw new ImageDecodeException(path, DecodeFailure.Unreadable, $"file cannot be read ({e.Message})");
         }
-        if (bytes.Length == 0) throw new ImageDecodeException(path, "file is empty (0 bytes)");
+    }
+
+    OpenImage Open(byte[] bytes, string path)
+    {
+        if (bytes.Length == 0) throw new ImageDecodeException(path, DecodeFailure.Empty, "file is empty (0 bytes)");
 
         var data = SKData.CreateCopy(bytes);
         var codec = SKCodec.Create(data);
         if (codec is null)
         {
             data.Dispose();
-            throw new ImageDecodeException(path, KnownSignature(bytes) is { } format
-                ? $"{format} header is truncated or corrupt"
-                : "not a supported image (unrecognised file signature)");
+            throw KnownSignature(bytes) is { } format
+                ? new ImageDecodeException(path, DecodeFailure.Truncated, $"{format} header is truncated or corrupt")
+                : new ImageDecodeException(path, DecodeFailure.NotAnImage, "not a supported image (unrecognised file signature)");
         }
         var image = new OpenImage(data, codec);
         var (width, height) = (codec.Info.Width, codec.Info.Height);
         long pixels = (long)width * height;
-        string? problem = width <= 0 || height <= 0 ? "image has no pixels"
-            : pixels > MaxPixels ? $"image is {width}x{height} = {pixels:N0} pixels, above the limit of {MaxPixels:N0}"
-            : null;
-        if (problem is not null)
+        var problem = width <= 0 || height <= 0 ? (DecodeFailure.Corrupt, "image has no pixels")
+            : pixels > MaxPixels ? (DecodeFailure.TooManyPixels, $"image is {width}x{height} = {pixels:N0} pixels, above the limit of {MaxPixels:N0}")
+            : ((DecodeFailure, string)?)null;
+        if (problem is var (kind, text))
         {
             image.Dispose();
-            throw new ImageDecodeException(path, problem);
+            throw new ImageDecodeException(path, kind, text);
         }
         return image;
     }

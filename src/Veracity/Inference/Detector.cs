@@ -15,6 +15,12 @@ namespace Veracity.Inference;
 /// </summary>
 public enum Engine { Auto, Torch, Onnx, TorchBf16 }
 
+/// <summary>
+/// Where the network saw evidence of a deepfake: its probability and the class activation map, row-major,
+/// <see cref="Width"/> × <see cref="Height"/> cells over the network's input (positive = towards deepfake).
+/// </summary>
+public sealed record Explanation(double FakeProbability, int Width, int Height, float[] Evidence);
+
 /// <summary>A trained model ready to score images: its network (TorchSharp or ONNX Runtime), preprocessing and decision threshold.</summary>
 public sealed class Detector : IDisposable
 {
@@ -113,10 +119,46 @@ public sealed class Detector : IDisposable
                 Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, batch.shape, (IntPtr)data, pixels.Length);
             using var options = new RunOptions();
             using var outputs = _session!.Run(options, [OnnxExport.InputName], [input], [OnnxExport.OutputName]);
-            var logits = outputs[0];
-            return tensor(logits.GetTensorDataAsSpan<float>().ToArray(), logits.GetTensorTypeAndShape().Shape);
+            return FromOrt(outputs[0]);
         }
     }
+
+    /// <summary>Whether <see cref="Explain"/> works: a ResNet head, or an ONNX model exported with its evidence output.</summary>
+    public bool CanExplain => _session?.OutputMetadata.ContainsKey(OnnxExport.EvidenceName) ?? _model is ResNet;
+
+    /// <summary>The deepfake probability (one view, no TTA) and class activation map of a batch of one image.</summary>
+    public unsafe Explanation Explain(Tensor image)
+    {
+        if (image.shape[0] != 1) throw new ArgumentException($"explain takes one image, not {image.shape[0]}");
+        if (!CanExplain)
+            throw new VeracityException(_session is null
+                ? $"heatmaps need a ResNet backbone, not {Info.Backbone}"
+                : "this ONNX model was exported before heatmaps existed: export the checkpoint again");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        Tensor logits, evidence;
+        if (_model is ResNet resnet)
+            (logits, evidence) = resnet.LogitsAndEvidence(image);
+        else
+        {
+            var batch = image.contiguous();
+            var pixels = batch.bytes;
+            fixed (byte* data = pixels)
+            {
+                using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance,
+                    Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, batch.shape, (IntPtr)data, pixels.Length);
+                using var options = new RunOptions();
+                using var outputs = _session!.Run(options, [OnnxExport.InputName], [input], [OnnxExport.OutputName, OnnxExport.EvidenceName]);
+                logits = FromOrt(outputs[0]);
+                evidence = FromOrt(outputs[1]);
+            }
+        }
+        double probability = nn.functional.softmax(logits.to(ScalarType.Float32), 1)[0, 1].item<float>();
+        var map = evidence.to(ScalarType.Float32)[0];
+        return new Explanation(probability, (int)map.shape[1], (int)map.shape[0], map.contiguous().data<float>().ToArray());
+    }
+
+    static Tensor FromOrt(OrtValue value) => tensor(value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
 
     public void Dispose()
     {

@@ -10,12 +10,13 @@ namespace Veracity.Inference;
 
 /// <summary>
 /// Writes a trained ResNet (backbone + head) as an ONNX graph for ONNX Runtime: BatchNorm folded into the
-/// preceding convolutions, a symbolic batch size, the checkpoint's description in the metadata. TorchSharp has no
+/// preceding convolutions, a symbolic batch size, the checkpoint's description in the metadata. Besides the
+/// logits it outputs the deepfake class activation map (<see cref="ResNet.LogitsAndEvidence"/>) for heatmaps. TorchSharp has no
 /// ONNX exporter, so the graph is assembled node by node from the module's layers.
 /// </summary>
 public static class OnnxExport
 {
-    public const string InputName = "images", OutputName = "logits", MetadataKey = "veracity.checkpoint";
+    public const string InputName = "images", OutputName = "logits", EvidenceName = "evidence", MetadataKey = "veracity.checkpoint";
 
     public static byte[] ToBytes(CheckpointInfo info, nn.Module<Tensor, Tensor> model)
     {
@@ -35,6 +36,8 @@ public static class OnnxExport
             string shortcut = block.downsample_conv is null ? x : graph.ConvBn(x, block.downsample_conv, block.downsample_bn!, stride, pad: 0);
             x = graph.Node("Relu", [graph.Node("Add", [y, shortcut])]);
         }
+        using (var evidenceWeights = resnet.EvidenceWeights())
+            graph.Node("MatMul", [graph.Node("Transpose", [x], Ints("perm", 0, 2, 3, 1)), graph.Initializer(evidenceWeights)], [EvidenceName]);
         x = graph.Node("Flatten", [graph.Node("GlobalAveragePool", [x])], Int("axis", 1));
         graph.Node("Gemm", [x, graph.Initializer(resnet.fc.weight!), graph.Initializer(resnet.fc.bias!)], [OutputName], Int("transB", 1));
 
@@ -104,14 +107,18 @@ public static class OnnxExport
         {
             _graph.Input.Add(Value(InputName, "N", 3, imageSize, imageSize));
             _graph.Output.Add(Value(OutputName, "N", Backbones.Classes));
+            _graph.Output.Add(Value(EvidenceName, "N", "H", "W"));
             return _graph;
         }
 
-        static ValueInfoProto Value(string name, string batch, params long[] dims)
+        /// <summary>A float tensor's name and shape; a dimension is a number or a symbolic name.</summary>
+        static ValueInfoProto Value(string name, params object[] dims)
         {
             var shape = new TensorShapeProto();
-            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = batch });
-            foreach (long d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+            foreach (object d in dims)
+                shape.Dim.Add(d is string symbol
+                    ? new TensorShapeProto.Types.Dimension { DimParam = symbol }
+                    : new TensorShapeProto.Types.Dimension { DimValue = Convert.ToInt64(d) });
             return new ValueInfoProto
             {
                 Name = name,

@@ -130,6 +130,37 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// </summary>
     public Tensor Features(Tensor x)
     {
+        using var lastStage = LastStage(x);
+        using var averaged = functional.adaptive_avg_pool2d(lastStage, 1);
+        return averaged.flatten(1);
+    }
+
+    /// <summary>
+    /// The logits, N×2, and the class activation map of the deepfake class, N×h×w (h = w = size/32):
+    /// Σ_k (w_fake,k − w_real,k)·A_k over the last stage's channels A_k. The head is linear on the average of
+    /// A, so the map's spatial mean plus b_fake − b_real is exactly the logit margin that the softmax turns into
+    /// the deepfake probability: this is Grad-CAM for this network, without gradients.
+    /// </summary>
+    public (Tensor Logits, Tensor Evidence) LogitsAndEvidence(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var lastStage = LastStage(x);
+        var logits = fc.call(functional.adaptive_avg_pool2d(lastStage, 1).flatten(1));
+        // A matrix product over channels rather than a 1×1 convolution: it never meets oneDNN's convolution kernels.
+        var evidence = lastStage.permute(0, 2, 3, 1).matmul(EvidenceWeights());
+        return (logits.MoveToOuterDisposeScope(), evidence.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>w_fake − w_real, the 512 weights that turn the last stage into deepfake evidence.</summary>
+    internal Tensor EvidenceWeights()
+    {
+        using var weight = fc.weight!.detach();
+        return weight[1] - weight[0];
+    }
+
+    /// <summary>The last stage's activations, N×512×h×w, float32 (channels-last in memory).</summary>
+    Tensor LastStage(Tensor x)
+    {
         using var cast = BFloat16 ? x.to(ScalarType.BFloat16) : x.alias();
         using var channelsLast = ConvolutionCheck.Layout(cast, ConvLayout.ChannelsLast);
         using var c1 = BasicBlock.Convolve(conv1, channelsLast);
@@ -138,11 +169,9 @@ public sealed class ResNet : Module<Tensor, Tensor>
         using var s1 = layer1.call(pooled);
         using var s2 = layer2.call(s1);
         using var s3 = layer3.call(s2);
-        using var s4 = layer4.call(s3);
-        using var averaged = functional.adaptive_avg_pool2d(s4, 1);
-        var features = averaged.flatten(1);
-        if (!BFloat16) return features;
-        using (features) return features.to(ScalarType.Float32);
+        var s4 = layer4.call(s3);
+        if (!BFloat16) return s4;
+        using (s4) return s4.to(ScalarType.Float32);
     }
 
     /// <summary>Every distinct convolution shape a batch of <paramref name="batch"/> images of <paramref name="size"/> px meets, in order.</summary>

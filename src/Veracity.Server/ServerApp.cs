@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using Veracity.Inference;
+using Veracity.Models;
+
+namespace Veracity.Server;
+
+/// <summary>
+/// <c>veracity serve</c>: the HTTP API, the web page and the operational endpoints around one loaded model.
+/// Composition only; the endpoints are in <see cref="ScoringEndpoints"/>, the batching in <see cref="BatchScorer"/>.
+/// </summary>
+public static class ServerApp
+{
+    /// <summary>
+    /// Loads the model and builds the server. <paramref name="configure"/> runs last on the builder, so a caller (a
+    /// test) can put the server on a test host or replace <see cref="BatchModel"/>.
+    /// </summary>
+    public static WebApplication Build(ServeOptions options, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(ServerApp).Assembly.GetName().Name });
+        builder.WebHost.UseUrls(options.Urls);
+        // Start-up and shutdown lines, and warnings; not a line per request (/metrics counts them).
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        builder.Services.Configure<FormOptions>(form =>
+        {
+            form.MultipartBodyLengthLimit = options.MaxRequestBytes;
+            form.ValueCountLimit = options.MaxFiles + 16;
+        });
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        });
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Veracity";
+            document.Info.Description = "Deepfake face detection: scores, heatmaps and the model card. " +
+                                        "With an API key, /api/* needs `Authorization: Bearer KEY`.";
+            return Task.CompletedTask;
+        }));
+        if (options.RateLimitPerMinute > 0) builder.Services.AddRateLimiter(limiter => LimitPerClient(limiter, options.RateLimitPerMinute));
+
+        var metrics = new ServerMetrics();
+        var watch = Stopwatch.StartNew();
+        var detector = Detector.Load(options.Model, options.Engine);
+        metrics.ModelLoadSeconds.Set(watch.Elapsed.TotalSeconds);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(_ => detector); // built by a factory, so the container disposes it at shutdown
+        builder.Services.AddSingleton(ModelFor(detector, options));
+        builder.Services.AddSingleton<BatchScorer>();
+        builder.Services.AddHostedService<WarmUp>();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseHttpMetrics(http => http.SetMetricFactory(metrics.Factory));
+        if (options.ApiKey is { } key) app.UseMiddleware<ApiKeyCheck>(key);
+        if (options.RateLimitPerMinute > 0) app.UseRateLimiter();
+        var page = new ManifestEmbeddedFileProvider(typeof(ServerApp).Assembly, "wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
+
+        ScoringEndpoints.Map(app);
+        app.MapOpenApi();
+        app.MapGet("/healthz", (BatchScorer scorer) => scorer.Ready
+                ? Results.Ok(new { Status = "ready" })
+                : Results.Json(new { Status = "warming up" }, statusCode: StatusCodes.Status503ServiceUnavailable))
+            .WithSummary("Ready once the model is loaded and a warm-up batch has run (503 until then).");
+        app.MapMetrics("/metrics", metrics.Registry);
+        return app;
+    }
+
+    /// <summary>
+    /// The detector behind the batching queue. TorchSharp engines are warmed, and batches padded, at powers of two
+    /// up to the largest batch, so that every batch shape has had its convolution check before traffic arrives.
+    /// </summary>
+    static BatchModel ModelFor(Detector detector, ServeOptions options)
+    {
+        bool torch = detector.Engine is Engine.Torch or Engine.TorchBf16;
+        var sizes = torch
+            ? Enumerable.Range(0, 31).Select(i => 1 << i).TakeWhile(s => s < options.MaxBatch).Append(options.MaxBatch).ToList()
+            : [1, options.MaxBatch];
+        return new BatchModel(batch => detector.Score(batch, options.Tta), detector.Info.ImageSize, sizes.Distinct().ToList(), torch);
+    }
+
+    static void LimitPerClient(RateLimiterOptions limiter, int perMinute)
+    {
+        limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+        limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            context.Request.Path.StartsWithSegments("/api")
+                ? RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = perMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })
+                : RateLimitPartition.GetNoLimiter("open"));
+        limiter.OnRejected = async (rejected, cancel) =>
+        {
+            if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry))
+                rejected.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString();
+            await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
+                    detail: $"at most {perMinute} API requests per minute from one client", type: "urn:veracity:problem:rate-limited")
+                .ExecuteAsync(rejected.HttpContext);
+        };
+    }
+
+    /// <summary>Runs the warm-up batches in the background once the server has started; /healthz says ready after.</summary>
+    sealed class WarmUp(BatchScorer scorer) : BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(scorer.WarmUp, stoppingToken);
+    }
+}
