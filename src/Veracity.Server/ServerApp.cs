@@ -45,7 +45,17 @@ public static class ServerApp
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         });
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            // Routing refuses a body that is not multipart before the endpoint runs (the endpoints declare what they
+            // accept); say what to send instead of the bare status.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && context.ProblemDetails.Detail is null)
+            {
+                var problem = UploadProblem.NotMultipart();
+                (context.ProblemDetails.Type, context.ProblemDetails.Title, context.ProblemDetails.Detail) = (problem.Type, problem.Title, problem.Message);
+                context.HttpContext.RequestServices.GetRequiredService<ServerMetrics>().RejectedUploads.WithLabels(problem.Kind).Inc();
+            }
+        });
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Veracity";
