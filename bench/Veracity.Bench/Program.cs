@@ -6,6 +6,8 @@
 //       [--workers W] [--limit N]
 //   dotnet run --project bench/Veracity.Bench -c Release -- conv [--sizes 224,256] [--batches 1,4,32]   (convolutions against float64)
 //   dotnet run --project bench/Veracity.Bench -c Release -- torch-weights --out DIR   (starting weights for the Python peer)
+//   dotnet run --project bench/Veracity.Bench -c Release -- load --model CKPT --images DIR [--clients 1,4,16] [--seconds 30]
+//       [--bad-percent 10] [--engine auto] [--max-batch 32] [--max-wait-ms 10]   (veracity serve under load, on loopback)
 using Veracity;
 using Veracity.Bench;
 
@@ -20,8 +22,9 @@ switch (mode)
     case "pipeline": PipelineBench.Run(options); break;
     case "conv": ConvBench.Run(options); break;
     case "torch-weights": TorchWeights.Run(options); break;
+    case "load": LoadBench.Run(options); break;
     default:
-        Console.Error.WriteLine("usage: Veracity.Bench decode|model|pipeline|conv|torch-weights [options]");
+        Console.Error.WriteLine("usage: Veracity.Bench decode|model|pipeline|conv|torch-weights|load [options]");
         return 2;
 }
 return 0;

@@ -6,10 +6,9 @@ namespace Veracity.Server;
 /// <summary>
 /// The network the server runs: a batch of preprocessed images (N×3×S×S) to deepfake probabilities, and the batch
 /// sizes it is warmed for. TorchSharp engines check each convolution shape against float64 the first time it runs
-/// (batch size included), so batches are padded up to a few sizes that the warm-up has already checked; ONNX
-/// Runtime takes any size.
+/// (batch size included), so they run only sizes that the warm-up has already checked; ONNX Runtime takes any size.
 /// </summary>
-public sealed record BatchModel(Func<Tensor, float[]> Score, int ImageSize, IReadOnlyList<int> WarmSizes, bool PadToWarmSizes)
+public sealed record BatchModel(Func<Tensor, float[]> Score, int ImageSize, IReadOnlyList<int> WarmSizes, bool OnlyWarmSizes)
 {
     public int FloatsPerImage => 3 * ImageSize * ImageSize;
 }
@@ -89,45 +88,63 @@ public sealed class BatchScorer : IAsyncDisposable
 
     async Task RunAsync()
     {
-        var batch = new List<Job>(_maxBatch);
-        while (await _jobs.Reader.WaitToReadAsync())
+        var pending = new List<Job>(_maxBatch);
+        while (pending.Count > 0 || await _jobs.Reader.WaitToReadAsync())
         {
-            batch.Clear();
-            using var wait = new CancellationTokenSource(_maxWait);
-            while (batch.Count < _maxBatch)
-            {
-                if (_jobs.Reader.TryRead(out var job))
-                {
-                    _metrics.QueueLength.Set(Interlocked.Decrement(ref _queued));
-                    if (job.Cancel.IsCancellationRequested)
-                    {
-                        job.Result.TrySetCanceled(job.Cancel);
-                        _metrics.ImagesCancelled.Inc();
-                    }
-                    else batch.Add(job);
-                    continue;
-                }
-                if (batch.Count == 0) break;
-                try
-                {
-                    if (!await _jobs.Reader.WaitToReadAsync(wait.Token)) break;
-                }
-                catch (OperationCanceledException) { break; }
-            }
-            if (batch.Count > 0) Score(batch);
+            await Collect(pending);
+            pending.RemoveAll(Dropped);
+            if (pending.Count == 0) continue;
+            // A TorchSharp engine runs only the batch sizes its warm-up checked: the largest that fits goes now and the
+            // rest is first in the next batch (padding instead wasted a quarter of the work at 16 clients).
+            int take = _model.OnlyWarmSizes ? _model.WarmSizes.Where(s => s <= pending.Count).DefaultIfEmpty(1).Max() : pending.Count;
+            Score(pending.GetRange(0, take));
+            pending.RemoveRange(0, take);
         }
+    }
+
+    /// <summary>
+    /// Adds queued images to <paramref name="pending"/> up to a full batch. A new batch waits up to the maximum wait
+    /// after its first image for others; images left over from the last batch go at once with whatever has arrived.
+    /// </summary>
+    async Task Collect(List<Job> pending)
+    {
+        bool leftOver = pending.Count > 0;
+        using var wait = new CancellationTokenSource(_maxWait);
+        while (pending.Count < _maxBatch)
+        {
+            if (_jobs.Reader.TryRead(out var job))
+            {
+                _metrics.QueueLength.Set(Interlocked.Decrement(ref _queued));
+                pending.Add(job);
+                continue;
+            }
+            if (leftOver || pending.Count == 0) return;
+            try
+            {
+                if (!await _jobs.Reader.WaitToReadAsync(wait.Token)) return;
+            }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    /// <summary>Whether a job's request has gone (client disconnected or timed out); its image never reaches the network.</summary>
+    bool Dropped(Job job)
+    {
+        if (!job.Cancel.IsCancellationRequested) return false;
+        job.Result.TrySetCanceled(job.Cancel);
+        _metrics.ImagesCancelled.Inc();
+        return true;
     }
 
     void Score(List<Job> batch)
     {
         int floats = _model.FloatsPerImage;
-        int size = _model.PadToWarmSizes ? _model.WarmSizes.Where(s => s >= batch.Count).DefaultIfEmpty(batch.Count).Min() : batch.Count;
-        var data = new float[size * floats];
+        var data = new float[batch.Count * floats];
         for (int i = 0; i < batch.Count; i++) batch[i].Chw.CopyTo(data, i * floats);
         try
         {
             float[] scores;
-            using (var images = tensor(data, [size, 3, _model.ImageSize, _model.ImageSize]))
+            using (var images = tensor(data, [batch.Count, 3, _model.ImageSize, _model.ImageSize]))
                 lock (_network) scores = _model.Score(images);
             _metrics.BatchSize.Observe(batch.Count);
             _metrics.ImagesScored.Inc(batch.Count);

@@ -98,8 +98,8 @@ public static class ServerApp
     }
 
     /// <summary>
-    /// The detector behind the batching queue. TorchSharp engines are warmed, and batches padded, at powers of two
-    /// up to the largest batch, so that every batch shape has had its convolution check before traffic arrives.
+    /// The detector behind the batching queue. TorchSharp engines are warmed at powers of two up to the largest batch
+    /// and run only those sizes, so that every batch shape has had its convolution check before traffic arrives.
     /// </summary>
     static BatchModel ModelFor(Detector detector, ServeOptions options)
     {

@@ -10,7 +10,8 @@ namespace Veracity.Tests;
 /// the server on a loopback port. Playwright's own browser download is not used.
 /// </summary>
 [Trait("Category", "Browser")]
-public class BrowserTests(ServedModel served) : IClassFixture<ServedModel>
+[Collection(ServedModelCollection.Name)]
+public class BrowserTests(ServedModel served)
 {
     const string Chromium = "/usr/bin/chromium";
 

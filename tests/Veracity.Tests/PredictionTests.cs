@@ -5,15 +5,17 @@ using Veracity.Checkpoints;
 
 namespace Veracity.Tests;
 
-/// <summary>A synthetic set and a checkpoint trained on it for one short epoch, shared by the prediction tests.</summary>
-public sealed class TinyModel : IDisposable
+/// <summary>A synthetic set and a checkpoint trained on it for one short epoch (32 px), shared by the prediction tests.</summary>
+public class TinyModel : IDisposable
 {
     public SmallSynthSet Data { get; } = new();
     public string Checkpoint { get; }
 
-    public TinyModel()
+    public TinyModel() : this(imageSize: 32) { }
+
+    protected TinyModel(int imageSize)
     {
-        var config = TrainConfig.DefaultPreset with { Pretrained = false, ImageSize = 32, Epochs = 1, BatchSize = 8, LearningRate = 1e-3 };
+        var config = TrainConfig.DefaultPreset with { Pretrained = false, ImageSize = imageSize, Epochs = 1, BatchSize = 8, LearningRate = 1e-3 };
         var result = Trainer.Train(config, new TrainData(Data.TrainLabels, Data.TrainImages, null, null, 0.25),
             Path.Combine(Data.Root, "run"), new RecordingObserver());
         Checkpoint = result.BestCheckpoint;

@@ -5,28 +5,16 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using Veracity.Checkpoints;
 using Veracity.Imaging;
 using Veracity.Inference;
 using Veracity.Server;
-using Veracity.Training;
 using static TorchSharp.torch;
 
 namespace Veracity.Tests;
 
-/// <summary>A synthetic set and a resnet18 trained on it for one short epoch at 64 px (a 2×2 evidence map), shared by the server tests.</summary>
-public sealed class ServedModel : IDisposable
+/// <summary>The tiny model at 64 px (a 2×2 evidence map), shared by the server tests.</summary>
+public sealed class ServedModel() : TinyModel(imageSize: 64)
 {
-    public SmallSynthSet Data { get; } = new();
-    public string Checkpoint { get; }
-
-    public ServedModel()
-    {
-        var config = TrainConfig.DefaultPreset with { Pretrained = false, ImageSize = 64, Epochs = 1, BatchSize = 8, LearningRate = 1e-3 };
-        Checkpoint = Trainer.Train(config, new TrainData(Data.TrainLabels, Data.TrainImages, null, null, 0.25),
-            Path.Combine(Data.Root, "run"), new RecordingObserver()).BestCheckpoint;
-    }
-
     public IReadOnlyList<string> Images => Directory.GetFiles(Path.Combine(Data.Root, "valset")).Order(StringComparer.Ordinal).ToList();
 
     /// <summary>One of the images re-encoded as PNG in <paramref name="dir"/>.</summary>
@@ -36,8 +24,13 @@ public sealed class ServedModel : IDisposable
         File.WriteAllBytes(path, SkiaPixels.EncodePng(new ImageDecoder().Decode(Images[index])));
         return path;
     }
+}
 
-    public void Dispose() => Data.Dispose();
+/// <summary>The server and browser tests share one trained model (and run one after the other).</summary>
+[CollectionDefinition(Name)]
+public sealed class ServedModelCollection : ICollectionFixture<ServedModel>
+{
+    public const string Name = "served model";
 }
 
 /// <summary>

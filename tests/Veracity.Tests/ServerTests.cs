@@ -11,7 +11,8 @@ using static TorchSharp.torch;
 
 namespace Veracity.Tests;
 
-public class ServerTests(ServedModel served) : IClassFixture<ServedModel>
+[Collection(ServedModelCollection.Name)]
+public class ServerTests(ServedModel served)
 {
     static readonly JsonSerializerOptions Snake = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 

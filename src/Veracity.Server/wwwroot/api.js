@@ -7,17 +7,6 @@
   const status = document.getElementById('spec-status');
   let doc = {};
 
-  function h(tag, attrs = {}, ...kids) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v === false || v == null) continue;
-      if (k === 'class') el.className = v;
-      else if (k === 'text') el.textContent = v;
-      else el.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const kid of kids) if (kid != null && kid !== '') el.append(kid);
-    return el;
-  }
   const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
   const refName = (ref) => decodeURIComponent(String(ref).split('/').pop());
 

@@ -14,17 +14,6 @@
   const thresholdInput = $('#threshold-input'), clearBtn = $('#clear-results'), emptyNote = $('#empty-note');
 
   /* ---------- helpers ---------- */
-  function h(tag, attrs = {}, ...kids) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) {
-      if (v === false || v == null) continue;
-      if (k === 'class') el.className = v;
-      else if (k === 'text') el.textContent = v;
-      else el.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const kid of kids) if (kid != null && kid !== '') el.append(kid);
-    return el;
-  }
   const clamp01 = (n) => Math.min(1, Math.max(0, Number(n) || 0));
   const fmtNum = (n) => (Number.isInteger(n) ? String(n) : n.toFixed(4));
   const LABELS = { auc: 'AUC', eer: 'EER', ap: 'Average precision', lr: 'Learning rate', train_images: 'Training images',

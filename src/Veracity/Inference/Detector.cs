@@ -107,19 +107,20 @@ public sealed class Detector : IDisposable
     /// <summary>The deepfake probability of each image, averaged over <paramref name="tta"/> views (<see cref="Scoring"/>).</summary>
     public float[] Score(Tensor images, int tta = 1) => Scoring.FakeProbabilities(Logits, images, tta);
 
+    Tensor Logits(Tensor images) => _model?.call(images) ?? RunOnnx(images, OnnxExport.OutputName)[0];
+
     /// <remarks>ONNX Runtime reads the batch straight from libtorch's buffer: no managed copy per batch.</remarks>
-    unsafe Tensor Logits(Tensor images)
+    unsafe Tensor[] RunOnnx(Tensor images, params string[] outputNames)
     {
-        if (_model is not null) return _model.call(images);
-        var batch = images.contiguous();
+        using var batch = images.contiguous();
         var pixels = batch.bytes;
         fixed (byte* data = pixels)
         {
             using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance,
                 Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, batch.shape, (IntPtr)data, pixels.Length);
             using var options = new RunOptions();
-            using var outputs = _session!.Run(options, [OnnxExport.InputName], [input], [OnnxExport.OutputName]);
-            return FromOrt(outputs[0]);
+            using var outputs = _session!.Run(options, [OnnxExport.InputName], [input], outputNames);
+            return outputs.Select(output => tensor(output.GetTensorDataAsSpan<float>().ToArray(), output.GetTensorTypeAndShape().Shape)).ToArray();
         }
     }
 
@@ -127,7 +128,7 @@ public sealed class Detector : IDisposable
     public bool CanExplain => _session?.OutputMetadata.ContainsKey(OnnxExport.EvidenceName) ?? _model is ResNet;
 
     /// <summary>The deepfake probability (one view, no TTA) and class activation map of a batch of one image.</summary>
-    public unsafe Explanation Explain(Tensor image)
+    public Explanation Explain(Tensor image)
     {
         if (image.shape[0] != 1) throw new ArgumentException($"explain takes one image, not {image.shape[0]}");
         if (!CanExplain)
@@ -136,29 +137,13 @@ public sealed class Detector : IDisposable
                 : "this ONNX model was exported before heatmaps existed: export the checkpoint again");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        Tensor logits, evidence;
-        if (_model is ResNet resnet)
-            (logits, evidence) = resnet.LogitsAndEvidence(image);
-        else
-        {
-            var batch = image.contiguous();
-            var pixels = batch.bytes;
-            fixed (byte* data = pixels)
-            {
-                using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance,
-                    Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, batch.shape, (IntPtr)data, pixels.Length);
-                using var options = new RunOptions();
-                using var outputs = _session!.Run(options, [OnnxExport.InputName], [input], [OnnxExport.OutputName, OnnxExport.EvidenceName]);
-                logits = FromOrt(outputs[0]);
-                evidence = FromOrt(outputs[1]);
-            }
-        }
+        var (logits, evidence) = _model is ResNet resnet
+            ? resnet.LogitsAndEvidence(image)
+            : RunOnnx(image, OnnxExport.OutputName, OnnxExport.EvidenceName) is [var l, var e] ? (l, e) : throw new InvalidOperationException();
         double probability = nn.functional.softmax(logits.to(ScalarType.Float32), 1)[0, 1].item<float>();
         var map = evidence.to(ScalarType.Float32)[0];
         return new Explanation(probability, (int)map.shape[1], (int)map.shape[0], map.contiguous().data<float>().ToArray());
     }
-
-    static Tensor FromOrt(OrtValue value) => tensor(value.GetTensorDataAsSpan<float>().ToArray(), value.GetTensorTypeAndShape().Shape);
 
     public void Dispose()
     {
