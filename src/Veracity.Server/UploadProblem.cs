@@ -35,11 +35,11 @@ public sealed class UploadProblem(string kind, int status, string title, string 
     /// <summary>The decoder's verdict as an HTTP answer.</summary>
     public static UploadProblem From(ImageDecodeException e) => e.Kind switch
     {
-        DecodeFailure.Empty => new("empty", 400, "Empty file", $"upload '{e.Path}' is empty (0 bytes)"),
-        DecodeFailure.NotAnImage => new("not-an-image", 415, "Not an image",
+        DecodeProblem.Empty => new("empty", 400, "Empty file", $"upload '{e.Path}' is empty (0 bytes)"),
+        DecodeProblem.NotAnImage => new("not-an-image", 415, "Not an image",
             $"upload '{e.Path}' is not a supported image (JPEG, PNG, WEBP, GIF, BMP); the format is read from the bytes, not the name"),
-        DecodeFailure.Truncated => new("truncated", 422, "Image data is truncated", $"upload '{e.Path}': {e.Problem}"),
-        DecodeFailure.TooManyPixels => new("too-many-pixels", 413, "Image has too many pixels", $"upload '{e.Path}': {e.Problem}"),
+        DecodeProblem.Truncated => new("truncated", 422, "Image data is truncated", $"upload '{e.Path}': {e.Problem}"),
+        DecodeProblem.TooManyPixels => new("too-many-pixels", 413, "Image has too many pixels", $"upload '{e.Path}': {e.Problem}"),
         _ => new("corrupt", 422, "Image cannot be decoded", $"upload '{e.Path}': {e.Problem}"),
     };
 }

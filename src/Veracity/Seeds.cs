@@ -12,7 +12,7 @@ public static class Seeds
     /// </summary>
     public static class Salt
     {
-        public const long Shuffle = -1, BatchMixing = -2, ValidationSplit = -3;
+        public const long Shuffle = -1, BatchMixing = -2, ValidationSplit = -3, BalancedSources = -4, CrossValidationSplit = -5;
         /// <summary>The synthetic set's stratified validation split (placed before the class, not after the epoch).</summary>
         public const long SynthSplit = -1;
     }
@@ -23,6 +23,14 @@ public static class Seeds
         foreach (long part in parts)
             state = SplitMix(state ^ (ulong)part);
         return (int)(state >> 33);
+    }
+
+    /// <summary>A stable number for a name (FNV-1a over its UTF-16 units), to seed per-name streams.</summary>
+    public static long Of(string name)
+    {
+        ulong hash = 0xCBF29CE484222325;
+        foreach (char c in name) hash = (hash ^ c) * 0x100000001B3;
+        return (long)hash;
     }
 
     static ulong SplitMix(ulong x)

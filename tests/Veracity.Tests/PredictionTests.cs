@@ -73,18 +73,21 @@ public class PredictionTests(TinyModel tiny) : IClassFixture<TinyModel>
     }
 
     [Fact]
-    public void Evaluate_writes_metrics_plots_and_per_type_figures()
+    public void Evaluate_writes_metrics_plots_and_per_source_figures()
     {
         using var dir = new TempDir();
         var result = Cli.Run("evaluate", "--model", tiny.Checkpoint, "--labels", tiny.ValLabels, "--images", tiny.ValImages,
-            "--by-type", "--out", dir.Path);
+            "--by-source", "--out", dir.Path);
         Assert.True(result.ExitCode == 0, result.All);
         Assert.Contains("ROC AUC", result.Output);
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "metrics.json")));
         var overall = metrics.RootElement.GetProperty("metrics");
         Assert.Equal(12, overall.GetProperty("count").GetInt32());
         Assert.InRange(overall.GetProperty("auc").GetDouble(), 0, 1);
-        Assert.True(metrics.RootElement.GetProperty("byType").EnumerateObject().Any());
+        var sources = metrics.RootElement.GetProperty("bySource").EnumerateArray().ToList();
+        Assert.NotEmpty(sources);
+        Assert.All(sources, s => Assert.NotEqual("scene", s.GetProperty("source").GetString())); // fake sources only
+        Assert.Contains("fake source", result.Output);
         foreach (string png in new[] { "roc.png", "scores.png" })
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(dir.Path, png))[..4]);
     }
@@ -109,7 +112,7 @@ public class PredictionTests(TinyModel tiny) : IClassFixture<TinyModel>
         var result = Cli.Run("score", "--model", tiny.Checkpoint, image, "/nonexistent.jpg");
         Assert.Equal(1, result.ExitCode);
         Assert.Matches("(deepfake|real)", result.Output);
-        Assert.Contains("cannot read: file not", result.Output);
+        Assert.Contains("cannot score: file not", result.Output);
         Assert.Contains("threshold", result.Output);
 
         var models = Cli.Run("models");

@@ -25,7 +25,7 @@ public class SynthTests
     }
 
     [Fact]
-    public void Writes_the_competition_layout_with_balanced_classes_and_a_manipulation_record()
+    public void Writes_the_competition_layout_with_balanced_classes_and_each_manipulation_as_the_source()
     {
         using var dir = new TempDir();
         var summary = SyntheticDataset.Generate(new SynthOptions(dir.Path, Count: 40, Size: 64, Seed: 1, ValFraction: 0.25));
@@ -35,12 +35,12 @@ public class SynthTests
         foreach (string split in new[] { "trainset", "valset" })
         {
             var rows = LabelFile.ReadLabels(Path.Combine(dir.Path, $"{split}_label.txt"));
-            var kinds = SyntheticDataset.ReadManipulations(Path.Combine(dir.Path, $"{split}_manipulations.txt"));
             Assert.Equal(split == "trainset" ? 30 : 10, rows.Count);
             Assert.Equal(rows.Count, Directory.GetFiles(Path.Combine(dir.Path, split)).Length);
             foreach (var row in rows)
             {
-                Assert.Equal(row.Target == 0, kinds[row.Name] == Manipulations.None);
+                if (row.Target == 0) Assert.Equal(SyntheticDataset.RealSource, row.Source);
+                else Assert.Contains(row.Source, Manipulations.All);
                 var image = new ImageDecoder().Decode(Path.Combine(dir.Path, split, row.Name));
                 Assert.Equal((64, 64), (image.Width, image.Height));
             }

@@ -3,7 +3,6 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using Veracity.Evaluation;
 using Veracity.Inference;
-using Veracity.Synth;
 
 namespace Veracity.Cli.Commands;
 
@@ -16,9 +15,11 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         [CommandOption("--images <DIR>")] public string Images { get; init; } = "";
         [CommandOption("--out <DIR>"), Description("Where metrics.json, roc.png and scores.png go (default: eval/ beside the checkpoint).")]
         public string? Out { get; init; }
-        [CommandOption("--by-type"), Description("Also report per manipulation type (needs the *_manipulations.txt that synth writes " +
-            "beside the labels).")]
-        public bool ByType { get; init; }
+        [CommandOption("--by-source"), Description("Also score each fake source against the real images (AUC, TPR at FPR 1e-2, " +
+            "mean score), and warn where the scores are inverted. Sources: the label file's 'source' column or --sources.")]
+        public bool BySource { get; init; }
+        [CommandOption("--sources <FILE>"), Description("img_name,source for images whose label file has no source column.")]
+        public string? SourcesFile { get; init; }
 
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) ? ValidationResult.Error("--labels and --images are required")
@@ -28,8 +29,7 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         string outDir = settings.Out ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.Model))!, "eval");
-        var report = Evaluate(settings.Options, settings.Labels, settings.Images,
-            settings.ByType ? SyntheticDataset.ReadManipulations(ManipulationFileFor(settings.Labels)) : null);
+        var report = Evaluate(settings.Options, settings.Labels, settings.Images, settings.BySource, settings.SourcesFile);
         Print(report);
         Ui.ReportConvolutionFallbacks();
         foreach (string file in Evaluator.Write(report, outDir))
@@ -37,22 +37,11 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         return 0;
     }
 
-    internal static EvaluationReport Evaluate(InferenceOptions run, string labels, string images, IReadOnlyDictionary<string, string>? fakeGroups)
+    internal static EvaluationReport Evaluate(InferenceOptions run, string labels, string images, bool bySource, string? sourcesFile = null)
     {
         using var detector = Detector.Load(run.Model, run.Engine);
         return Ui.Counted($"Scoring (TTA {run.Scoring.Tta}, {detector.Engine})", (start, step) =>
-            Evaluator.Run(detector, run.Model, labels, images, run.Scoring, fakeGroups, start, step));
-    }
-
-    /// <summary>synth writes X_manipulations.txt beside X_label.txt.</summary>
-    static string ManipulationFileFor(string labels)
-    {
-        string name = Path.GetFileName(labels);
-        string side = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(labels))!,
-            name.EndsWith("_label.txt") ? name[..^"_label.txt".Length] + "_manipulations.txt" : "");
-        if (!File.Exists(side))
-            throw new VeracityException($"--by-type needs {Path.GetFileName(side)} beside {labels} (written by `veracity synth`)");
-        return side;
+            Evaluator.Run(detector, run.Model, labels, images, run.Scoring, bySource, sourcesFile, start, step, detector.FaceSettingsFor(run.Faces)));
     }
 
     internal static void Print(EvaluationReport report)
@@ -73,13 +62,25 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         table.AddRow("confusion at 0.5",
             $"real→real {c.TrueNegative}, real→fake {c.FalsePositive}, fake→real {c.FalseNegative}, fake→fake {c.TruePositive}");
         AnsiConsole.Write(table);
-        if (report.ByType is { } byType)
+        if (report.BySource is { } bySource) PrintSources(bySource);
+    }
+
+    static void PrintSources(IReadOnlyList<SourceReport> sources)
+    {
+        bool own = sources.Any(s => s.VsOwnReals is not null);
+        var table = new Table().AddColumns("fake source", "fakes", "mean score", "AUC vs all reals", "TPR at FPR 1e-2");
+        if (own) table.AddColumns("AUC vs own reals", "TPR at FPR 1e-2 (own)");
+        foreach (var s in sources)
         {
-            var types = new Table().AddColumns("manipulation", "fakes", "AUC vs all reals", "TPR at FPR 1e-2", "accuracy");
-            foreach (var (kind, t) in byType.OrderBy(k => k.Key))
-                types.AddRow(Markup.Escape(kind), t.Fake.ToString(), Format(t.Auc), Format(t.TprAtFpr1e2), t.Accuracy.ToString("F4"));
-            AnsiConsole.Write(types);
+            string auc = s.VsAllReals.Auc < 0.5 ? $"[red]{Format(s.VsAllReals.Auc)}[/]" : Format(s.VsAllReals.Auc);
+            var cells = new List<string> { Markup.Escape(s.Source), s.Fakes.ToString(), s.MeanScore.ToString("F4"), auc, Format(s.VsAllReals.TprAtFpr1e2) };
+            if (own) cells.AddRange([Format(s.VsOwnReals?.Auc), Format(s.VsOwnReals?.TprAtFpr1e2)]);
+            table.AddRow(cells.ToArray());
         }
+        AnsiConsole.Write(table);
+        foreach (var s in sources.Where(s => s.Inverted))
+            AnsiConsole.MarkupLineInterpolated(
+                $"[red]Warning:[/] scores are [bold]inverted[/] for '{s.Source}' (AUC below 0.5): the model rates these fakes as more real than the reals. This is the usual failure on a generator training did not show; an average over sources hides it.");
     }
 
     static string Format(double? value) => value?.ToString("F4") ?? "n/a";

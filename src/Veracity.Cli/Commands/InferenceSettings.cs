@@ -5,7 +5,8 @@ using Spectre.Console.Cli;
 namespace Veracity.Cli.Commands;
 
 /// <summary>Which model runs on which engine, and how images are scored: what evaluate, predict and demo pass around.</summary>
-public sealed record InferenceOptions(string Model, Inference.Engine Engine, Inference.ScoringOptions Scoring);
+/// <param name="Faces">true: score faces; false: whole pictures; null: as the checkpoint was trained.</param>
+public sealed record InferenceOptions(string Model, Inference.Engine Engine, Inference.ScoringOptions Scoring, bool? Faces = null);
 
 /// <summary>Options shared by the commands that run a trained model.</summary>
 public class InferenceSettings : CommandSettings
@@ -26,9 +27,17 @@ public class InferenceSettings : CommandSettings
         "where the backbone exports, else TorchSharp), torch, onnx or torchbf16.")]
     public string EngineName { get; init; } = "auto";
 
+    [CommandOption("--faces"), Description("Score the faces in each picture (the picture's score is its most suspicious face's). " +
+        "A checkpoint trained on faces does this by itself.")]
+    public bool Faces { get; init; }
+
+    [CommandOption("--no-faces"), Description("Score whole pictures even with a checkpoint trained on faces.")]
+    public bool NoFaces { get; init; }
+
     public Inference.Engine Engine => Enum.Parse<Inference.Engine>(EngineName, ignoreCase: true);
 
-    public InferenceOptions Options => new(Model, Engine, new Inference.ScoringOptions(Tta, BatchSize, Workers));
+    public InferenceOptions Options => new(Model, Engine, new Inference.ScoringOptions(Tta, BatchSize, Workers),
+        Faces ? true : NoFaces ? false : null);
 
     static readonly string[] EngineNames = Enum.GetNames<Inference.Engine>().Select(n => n.ToLowerInvariant()).ToArray();
 
@@ -36,6 +45,7 @@ public class InferenceSettings : CommandSettings
         string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required")
         : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
         : BatchSize < 1 ? ValidationResult.Error("--batch-size must be at least 1")
+        : Faces && NoFaces ? ValidationResult.Error("--faces and --no-faces contradict each other")
         : !EngineNames.Contains(EngineName.ToLowerInvariant()) ? ValidationResult.Error($"--engine must be one of {string.Join(", ", EngineNames)}")
         : ValidationResult.Success();
 }

@@ -19,6 +19,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [CommandOption("--on-error <MODE>"), Description("fail (default), skip (leave the row out) or neutral (write 0.5) " +
             "for missing or undecodable images.")]
         public string OnError { get; init; } = "fail";
+        [CommandOption("--details <FILE>"), Description("Also write one JSON line per image: its score and, on faces, each face's box " +
+            "and probability (the submission keeps the competition's img_name,y_pred).")]
+        public string? Details { get; init; }
 
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Images) ? ValidationResult.Error("--images is required")
@@ -30,7 +33,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         var names = settings.List is null ? Prediction.ListImages(settings.Images) : LabelFile.ReadNames(settings.List);
         var mode = Enum.Parse<OnError>(settings.OnError, ignoreCase: true);
-        var (written, failures) = Predict(settings.Options, settings.Images, names, mode, settings.Out);
+        var (written, failures) = Predict(settings.Options, settings.Images, names, mode, settings.Out, settings.Details);
         AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta})");
         if (failures > 0)
             AnsiConsole.MarkupLineInterpolated(
@@ -40,11 +43,13 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     }
 
     internal static (int Written, int Failures) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode,
-        string outFile)
+        string outFile, string? details = null)
     {
         using var detector = Detector.Load(run.Model, run.Engine);
-        var result = Ui.Counted($"Predicting (TTA {run.Scoring.Tta}, {detector.Engine})", (start, step) =>
-            Prediction.Run(detector, images, names, run.Scoring, mode, start, step));
+        var faces = detector.FaceSettingsFor(run.Faces);
+        var result = Ui.Counted($"Predicting (TTA {run.Scoring.Tta}, {detector.Engine}{(faces is null ? "" : ", on faces")})", (start, step) =>
+            Prediction.Run(detector, images, names, run.Scoring, mode, start, step, faces));
+        if (details is not null) Prediction.WriteDetails(details, result);
         return (Prediction.WriteSubmission(outFile, result, mode), result.Failures);
     }
 }

@@ -18,22 +18,35 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         using var detector = Detector.Load(settings.Model, settings.Engine);
+        var faces = detector.FaceSettingsFor(settings.Options.Faces);
         double threshold = detector.Info.Threshold;
-        var table = new Table().AddColumns("image", "deepfake probability", $"verdict (threshold {threshold:F3})");
+        var table = new Table().AddColumns("image", faces is null ? "" : "face (x, y, w, h px; confidence)", "deepfake probability",
+            $"verdict (threshold {threshold:F3})");
         int unreadable = 0;
+        string Verdict(double score) => score >= threshold ? "[red]deepfake[/]" : "[green]real[/]";
         // Images may sit in different folders: score each against its own folder.
         foreach (string path in settings.Images)
         {
             var result = Prediction.Run(detector, Path.GetDirectoryName(Path.GetFullPath(path))!, [Path.GetFileName(path)],
-                new ScoringOptions(settings.Tta, BatchSize: 1, Workers: 1), OnError.Skip);
+                new ScoringOptions(settings.Tta, BatchSize: settings.BatchSize, Workers: 1), OnError.Skip, faces: faces);
             var scored = result.Images[0];
-            if (scored.Score is double score)
-                table.AddRow(Markup.Escape(path), score.ToString("F4"), score >= threshold ? "[red]deepfake[/]" : "[green]real[/]");
-            else
+            if (scored.Score is not double score)
             {
                 unreadable++;
-                table.AddRow(Markup.Escape(path), "-", Markup.Escape($"cannot read: {scored.Problem}"));
+                table.AddRow(Markup.Escape(path), "", "-", Markup.Escape($"cannot score: {scored.Problem}"));
+                continue;
             }
+            string image = Markup.Escape(path);
+            if (faces is not null)
+            {
+                string found = scored.Faces is { Count: > 0 } list ? $"{list.Count} face(s)" : "no usable face: whole picture";
+                if (scored.SmallFaces > 0) found += $", {scored.SmallFaces} too small (< {faces.MinSize} px)";
+                table.AddRow(image, Markup.Escape(found), $"[bold]{score:F4}[/]", Verdict(score) + " (most suspicious face)");
+                foreach (var face in scored.Faces ?? [])
+                    table.AddRow("", $"{face.X:F0}, {face.Y:F0}, {face.Width:F0}, {face.Height:F0}; {face.Confidence:F2}", face.Probability.ToString("F4"),
+                        Verdict(face.Probability));
+            }
+            else table.AddRow(image, "", score.ToString("F4"), Verdict(score));
         }
         AnsiConsole.Write(table);
         Ui.ReportConvolutionFallbacks();

@@ -20,6 +20,9 @@ public sealed class StatsCommand : Command<StatsCommand.Settings>
         [CommandOption("--sample <N>"), Description("Decode at most N images to check them and measure sizes (0 = all).")]
         public int Sample { get; init; } = 2000;
 
+        [CommandOption("--sources <FILE>"), Description("img_name,source for label files without a source column.")]
+        public string? SourcesFile { get; init; }
+
         [CommandOption("--json"), Description("Print the full report as JSON instead of tables.")]
         public bool Json { get; init; }
 
@@ -35,9 +38,9 @@ public sealed class StatsCommand : Command<StatsCommand.Settings>
     {
         // --json output stays clean: no progress bar around it.
         var report = settings.Json
-            ? DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample)
-            : Ui.Counted("Decoding images", (start, step) =>
-                DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample, startChecking: start, fileChecked: step));
+            ? DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample, sourcesFile: settings.SourcesFile)
+            : Ui.Counted("Decoding images", (start, step) => DatasetReport.Inspect(settings.Labels, settings.Images, settings.Sample,
+                startChecking: start, fileChecked: step, sourcesFile: settings.SourcesFile));
 
         if (settings.Json)
             Console.WriteLine(JsonSerializer.Serialize(report,
@@ -59,6 +62,12 @@ public sealed class StatsCommand : Command<StatsCommand.Settings>
         counts.AddRow(r.Sampled ? "decoded (sample)" : "decoded", r.Checked.ToString("N0"));
         counts.AddRow(Flag("decode failures", r.DecodeFailures.Count), r.DecodeFailures.Count.ToString("N0"));
         AnsiConsole.Write(counts);
+        if (r.BySource.Any(s => s.Source != Sources.Unknown))
+        {
+            var sources = new Table().Title("By source").AddColumns("source", "real", "deepfake");
+            foreach (var s in r.BySource) sources.AddRow(Markup.Escape(s.Source), s.Real.ToString("N0"), s.Fake.ToString("N0"));
+            AnsiConsole.Write(sources);
+        }
 
         if (r.Width is { } w && r.Height is { } h)
         {

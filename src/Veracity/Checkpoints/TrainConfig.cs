@@ -30,6 +30,13 @@ public sealed record TrainConfig
     /// <summary>See <see cref="Models.Precision"/>. A run records the resolved type.</summary>
     public Precision Precision { get; init; } = Precision.Auto;
     public SelectBy SelectBy { get; init; } = SelectBy.Auc;
+    /// <summary>
+    /// Trained on face crops cut with these settings (null: on the pictures as they are). Prediction with the
+    /// checkpoint cuts faces the same way by itself.
+    /// </summary>
+    public Faces.FaceSettings? Faces { get; init; }
+    /// <summary>Each epoch draws every source of a class equally often (<see cref="Data.Sources.BalancedOrder"/>).</summary>
+    public bool BalanceSources { get; init; }
 
     // Augmentations (each off when 0 / false).
     public bool HorizontalFlip { get; init; } = true;

@@ -31,6 +31,9 @@ public sealed record LoaderOptions(int BatchSize = 40, bool Shuffle = false, int
     bool DropLast = false, bool TolerateUnreadable = false)
 {
     public int QueueDepth => Prefetch > 0 ? Prefetch : Math.Max(2, Workers);
+
+    /// <summary>Another sampler's row order for an epoch (as many rows as the dataset, repeats allowed), instead of a shuffle.</summary>
+    public Func<int, int[]>? EpochOrder { get; init; }
 }
 
 /// <summary>
@@ -47,9 +50,10 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
         ? Dataset.Count / Options.BatchSize
         : (Dataset.Count + Options.BatchSize - 1) / Options.BatchSize;
 
-    /// <summary>The row order of an epoch: a seeded permutation when shuffling, else 0..n-1.</summary>
+    /// <summary>The row order of an epoch: the sampler's, else a seeded permutation when shuffling, else 0..n-1.</summary>
     public int[] Order(int epoch)
     {
+        if (Options.EpochOrder is { } sampler) return sampler(epoch);
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
         if (Options.Shuffle) new Random(Seeds.Mix(Options.Seed, epoch, Seeds.Salt.Shuffle)).Shuffle(order);
         return order;

@@ -22,7 +22,8 @@ public sealed record DatasetReport(
     SizeSummary? Width,
     SizeSummary? Height,
     IReadOnlyDictionary<string, int> Formats,
-    IReadOnlyList<DecodeFailure> DecodeFailures)
+    IReadOnlyList<DecodeFailure> DecodeFailures,
+    IReadOnlyList<SourceCount> BySource)
 {
     public double FakeFraction => Rows == 0 ? 0 : (double)Fake / Rows;
 
@@ -34,9 +35,10 @@ public sealed record DatasetReport(
     /// (all of them when <paramref name="sample"/> is 0 or at least their number). Memory is the names only.
     /// </summary>
     public static DatasetReport Inspect(string labelFile, string imageFolder, int sample = 2000, int seed = 0,
-        Action<int>? startChecking = null, Action? fileChecked = null)
+        Action<int>? startChecking = null, Action? fileChecked = null, string? sourcesFile = null)
     {
         var rows = Data.LabelFile.ReadLabels(labelFile);
+        if (sourcesFile is not null) rows = Sources.Apply(rows, sourcesFile);
         ImagePaths.RequireFolder(imageFolder);
 
         var onDisk = new HashSet<string>(StringComparer.Ordinal);
@@ -82,7 +84,7 @@ public sealed record DatasetReport(
             rows.Count(r => r.Target == 0), rows.Count(r => r.Target == 1), onDisk.Count,
             missing, unlabelled, present.Length, sampled, Summarise(widths), Summarise(heights),
             headers.GroupBy(h => h.Format).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key, g => g.Count()),
-            failures.OrderBy(f => f.Name, StringComparer.Ordinal).ToList());
+            failures.OrderBy(f => f.Name, StringComparer.Ordinal).ToList(), Sources.Counts(rows));
     }
 
     static SizeSummary? Summarise(int[] sorted) =>

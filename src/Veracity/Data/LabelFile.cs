@@ -14,14 +14,28 @@ public static class LabelFile
     public const string TargetColumn = "target";
     public const string PredictionColumn = "y_pred";
 
+    /// <summary>Reads <c>img_name,target</c> with an optional third column <c>source</c> (empty = unknown).</summary>
     public static IReadOnlyList<LabelRow> ReadLabels(string path) =>
         Read(path, [NameColumn, TargetColumn], (csv, name, line) =>
         {
             string raw = csv.GetField(TargetColumn) ?? "";
             if (raw != "0" && raw != "1")
                 throw new LabelFileException(path, line, $"target must be 0 (real) or 1 (deepfake), found '{raw}'");
-            return new LabelRow(name, raw == "1" ? 1 : 0, line);
+            return new LabelRow(name, raw == "1" ? 1 : 0, line, SourceOf(csv, path, line));
         });
+
+    /// <summary>Reads an <c>img_name,source</c> file as a map from name to source.</summary>
+    public static IReadOnlyDictionary<string, string> ReadSources(string path) =>
+        Read(path, [NameColumn, Sources.Column], (csv, name, line) => (name, source: SourceOf(csv, path, line)))
+            .ToDictionary(row => row.name, row => row.source, StringComparer.Ordinal);
+
+    static string SourceOf(CsvReader csv, string path, int line)
+    {
+        if (csv.HeaderRecord?.Contains(Sources.Column) != true) return Sources.Unknown;
+        string source = csv.GetField(Sources.Column) ?? "";
+        if (source.Length == 0) return Sources.Unknown;
+        return Sources.Problem(source) is { } problem ? throw new LabelFileException(path, line, problem) : source;
+    }
 
     public static IReadOnlyList<string> ReadNames(string path) =>
         Read(path, [NameColumn], (_, name, _) => name);
@@ -100,4 +114,9 @@ public static class CsvFiles
     public static void WriteLabels(string path, IEnumerable<(string Name, int Target)> rows) =>
         Write(path, [LabelFile.NameColumn, LabelFile.TargetColumn],
             rows.Select(row => (IReadOnlyList<string>)[row.Name, row.Target.ToString(CultureInfo.InvariantCulture)]));
+
+    /// <summary>Writes <c>img_name,target,source</c>.</summary>
+    public static void WriteLabels(string path, IEnumerable<LabelRow> rows) =>
+        Write(path, [LabelFile.NameColumn, LabelFile.TargetColumn, Sources.Column],
+            rows.Select(row => (IReadOnlyList<string>)[row.Name, row.Target.ToString(CultureInfo.InvariantCulture), row.Source]));
 }

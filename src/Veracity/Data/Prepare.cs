@@ -48,7 +48,7 @@ public static class Prepare
 
         string labels = Path.Combine(outDir, Path.GetFileName(labelFile));
         var broken = failures.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
-        CsvFiles.WriteLabels(labels, rows.Where(r => !broken.Contains(r.Name)).Select(r => (r.Name, r.Target)));
+        CsvFiles.WriteLabels(labels, rows.Where(r => !broken.Contains(r.Name)));
         return new PrepareSummary(written, upToDate, failures.OrderBy(f => f.Name, StringComparer.Ordinal).ToList(), labels);
     }
 }

@@ -5,38 +5,58 @@ using Veracity.Metrics;
 
 namespace Veracity.Evaluation;
 
-/// <summary>An evaluation's figures: overall, and per manipulation type when the data says which was used.</summary>
+/// <summary>
+/// One fake source against the real images: against all of them, and against the reals of the same source name
+/// when there are any (a data set that ships its own reals). An AUC below 0.5 means the scores are inverted for
+/// this source: the model calls these fakes more real than the reals, the typical failure on an unseen generator.
+/// </summary>
+public sealed record SourceReport(string Source, int Fakes, double MeanScore, BinaryMetrics VsAllReals, BinaryMetrics? VsOwnReals)
+{
+    public bool Inverted => VsAllReals.Auc < 0.5 || VsOwnReals?.Auc < 0.5;
+}
+
+/// <summary>An evaluation's figures: overall, and per fake source when asked.</summary>
 public sealed record EvaluationReport(string Model, string Labels, int Tta, BinaryMetrics Overall,
-    IReadOnlyDictionary<string, BinaryMetrics>? ByType, IReadOnlyList<double> Scores, IReadOnlyList<int> Targets);
+    IReadOnlyList<SourceReport>? BySource, IReadOnlyList<double> Scores, IReadOnlyList<int> Targets);
 
 public static class Evaluator
 {
     /// <summary>
-    /// Scores the labelled images and computes the competition's metrics. With <paramref name="fakeGroups"/> (image
-    /// name → group, such as the manipulation a fake came from), each group's fakes are also scored against all real
-    /// images; fakes the map does not name form the group "unknown".
+    /// Scores the labelled images and computes the competition's metrics. With <paramref name="bySource"/>, each
+    /// fake source is also scored against the real images (<see cref="SourceReport"/>). Sources come from the label
+    /// file's <c>source</c> column, or from <paramref name="sourcesFile"/> (<c>img_name,source</c>). With
+    /// <paramref name="faces"/>, each picture scores as its most suspicious face.
     /// </summary>
     public static EvaluationReport Run(Detector detector, string modelPath, string labels, string images, ScoringOptions options,
-        IReadOnlyDictionary<string, string>? fakeGroups = null, Action<int>? startBatches = null, Action? batchDone = null)
+        bool bySource = false, string? sourcesFile = null, Action<int>? startBatches = null, Action? batchDone = null,
+        Faces.FaceSettings? faces = null)
     {
         var rows = LabelFile.ReadLabels(labels);
-        var result = Prediction.Run(detector, images, rows.Select(r => r.Name).ToList(), options, OnError.Fail, startBatches, batchDone);
+        if (sourcesFile is not null) rows = Sources.Apply(rows, sourcesFile);
+        var result = Prediction.Run(detector, images, rows.Select(r => r.Name).ToList(), options, OnError.Fail, startBatches, batchDone, faces);
         var scores = result.Images.Select(i => i.Score!.Value).ToList();
         var targets = rows.Select(r => r.Target).ToList();
+        return new EvaluationReport(modelPath, labels, options.Tta, BinaryMetrics.Compute(scores, targets),
+            bySource ? BySource(rows, scores) : null, scores, targets);
+    }
 
-        Dictionary<string, BinaryMetrics>? byType = null;
-        if (fakeGroups is not null)
+    public static IReadOnlyList<SourceReport> BySource(IReadOnlyList<LabelRow> rows, IReadOnlyList<double> scores)
+    {
+        var reals = Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 0).ToList();
+        BinaryMetrics Against(IEnumerable<int> realRows, IReadOnlyList<int> fakeRows)
         {
-            byType = [];
-            var reals = Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 0).ToList();
-            foreach (var group in Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 1)
-                         .GroupBy(i => fakeGroups.TryGetValue(rows[i].Name, out string? g) ? g : "unknown"))
-            {
-                var subset = reals.Concat(group).ToList();
-                byType[group.Key] = BinaryMetrics.Compute(subset.Select(i => scores[i]).ToList(), subset.Select(i => targets[i]).ToList());
-            }
+            var subset = realRows.Concat(fakeRows).ToList();
+            return BinaryMetrics.Compute(subset.Select(i => scores[i]).ToList(), subset.Select(i => rows[i].Target).ToList());
         }
-        return new EvaluationReport(modelPath, labels, options.Tta, BinaryMetrics.Compute(scores, targets), byType, scores, targets);
+        return Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 1).GroupBy(i => rows[i].Source)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(group =>
+            {
+                var fakes = group.ToList();
+                var own = reals.Where(i => rows[i].Source == group.Key).ToList();
+                return new SourceReport(group.Key, fakes.Count, fakes.Average(i => scores[i]), Against(reals, fakes),
+                    own.Count > 0 && own.Count < reals.Count ? Against(own, fakes) : null);
+            }).ToList();
     }
 
     /// <summary>Writes metrics.json, roc.png and scores.png into <paramref name="outDir"/>; returns their paths.</summary>
@@ -46,7 +66,7 @@ public static class Evaluator
         string metrics = Path.Combine(outDir, "metrics.json");
         AtomicFile.WriteAllBytes(metrics, JsonSerializer.SerializeToUtf8Bytes(new
         {
-            report.Model, report.Labels, report.Tta, metrics = report.Overall, byType = report.ByType,
+            report.Model, report.Labels, report.Tta, metrics = report.Overall, bySource = report.BySource,
         }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return [metrics, .. Plots.Write(report, outDir)];
     }

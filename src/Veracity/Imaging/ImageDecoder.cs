@@ -3,14 +3,14 @@ using SkiaSharp;
 namespace Veracity.Imaging;
 
 /// <summary>Why an image cannot be decoded, for callers that answer each kind differently (the server's HTTP statuses).</summary>
-public enum DecodeFailure { Missing, Unreadable, Empty, NotAnImage, Truncated, Corrupt, TooManyPixels }
+public enum DecodeProblem { Missing, Unreadable, Empty, NotAnImage, Truncated, Corrupt, TooManyPixels }
 
 /// <summary>An image file that cannot be decoded; names the file and the reason.</summary>
-public sealed class ImageDecodeException(string path, DecodeFailure kind, string problem)
+public sealed class ImageDecodeException(string path, DecodeProblem kind, string problem)
     : VeracityException($"{path}: {problem}")
 {
     public string Path { get; } = path;
-    public DecodeFailure Kind { get; } = kind;
+    public DecodeProblem Kind { get; } = kind;
     public string Problem { get; } = problem;
 }
 
@@ -74,8 +74,8 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
         var result = codec.GetPixels(info, decoded.GetPixels());
         if (result != SKCodecResult.Success)
             throw result == SKCodecResult.IncompleteInput
-                ? new ImageDecodeException(name, DecodeFailure.Truncated, "image data is truncated")
-                : new ImageDecodeException(name, DecodeFailure.Corrupt, $"image data is corrupt ({result})");
+                ? new ImageDecodeException(name, DecodeProblem.Truncated, "image data is truncated")
+                : new ImageDecodeException(name, DecodeProblem.Corrupt, $"image data is corrupt ({result})");
 
         using var rotated = origin == SKEncodedOrigin.TopLeft ? null : Orient(decoded, origin);
         var oriented = rotated ?? decoded;
@@ -84,7 +84,7 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
             return SkiaPixels.ToRgb(oriented);
         using var resized = oriented.Resize(new SKImageInfo(outWidth, outHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul),
             new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
-        if (resized is null) throw new ImageDecodeException(name, DecodeFailure.Corrupt, $"could not resize to {outWidth}x{outHeight}");
+        if (resized is null) throw new ImageDecodeException(name, DecodeProblem.Corrupt, $"could not resize to {outWidth}x{outHeight}");
         return SkiaPixels.ToRgb(resized);
     }
 
@@ -108,17 +108,17 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new ImageDecodeException(path, DecodeFailure.Missing, "file not found");
+            throw new ImageDecodeException(path, DecodeProblem.Missing, "file not found");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ImageDecodeException(path, DecodeFailure.Unreadable, $"file cannot be read ({e.Message})");
+            throw new ImageDecodeException(path, DecodeProblem.Unreadable, $"file cannot be read ({e.Message})");
         }
     }
 
     OpenImage Open(byte[] bytes, string path)
     {
-        if (bytes.Length == 0) throw new ImageDecodeException(path, DecodeFailure.Empty, "file is empty (0 bytes)");
+        if (bytes.Length == 0) throw new ImageDecodeException(path, DecodeProblem.Empty, "file is empty (0 bytes)");
 
         var data = SKData.CreateCopy(bytes);
         var codec = SKCodec.Create(data);
@@ -126,15 +126,15 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
         {
             data.Dispose();
             throw KnownSignature(bytes) is { } format
-                ? new ImageDecodeException(path, DecodeFailure.Truncated, $"{format} header is truncated or corrupt")
-                : new ImageDecodeException(path, DecodeFailure.NotAnImage, "not a supported image (unrecognised file signature)");
+                ? new ImageDecodeException(path, DecodeProblem.Truncated, $"{format} header is truncated or corrupt")
+                : new ImageDecodeException(path, DecodeProblem.NotAnImage, "not a supported image (unrecognised file signature)");
         }
         var image = new OpenImage(data, codec);
         var (width, height) = (codec.Info.Width, codec.Info.Height);
         long pixels = (long)width * height;
-        var problem = width <= 0 || height <= 0 ? (DecodeFailure.Corrupt, "image has no pixels")
-            : pixels > MaxPixels ? (DecodeFailure.TooManyPixels, $"image is {width}x{height} = {pixels:N0} pixels, above the limit of {MaxPixels:N0}")
-            : ((DecodeFailure, string)?)null;
+        var problem = width <= 0 || height <= 0 ? (DecodeProblem.Corrupt, "image has no pixels")
+            : pixels > MaxPixels ? (DecodeProblem.TooManyPixels, $"image is {width}x{height} = {pixels:N0} pixels, above the limit of {MaxPixels:N0}")
+            : ((DecodeProblem, string)?)null;
         if (problem is var (kind, text))
         {
             image.Dispose();

@@ -102,6 +102,17 @@ public sealed class Detector : IDisposable
         }
     }
 
+    /// <summary>
+    /// The face settings to score with: the checkpoint's when it was trained on faces, unless <paramref name="useFaces"/>
+    /// says otherwise (true: faces, with the default settings if the checkpoint has none; false: whole pictures).
+    /// </summary>
+    public Faces.FaceSettings? FaceSettingsFor(bool? useFaces) => useFaces switch
+    {
+        false => null,
+        true => Info.Config.Faces ?? new Faces.FaceSettings(),
+        null => Info.Config.Faces,
+    };
+
     public SampleTransform Transform => SampleTransform.Evaluation(Info.ImageSize, Info.ImageSize, Info.Normalize);
 
     /// <summary>The deepfake probability of each image, averaged over <paramref name="tta"/> views (<see cref="Scoring"/>).</summary>

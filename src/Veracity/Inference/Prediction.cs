@@ -6,7 +6,15 @@ namespace Veracity.Inference;
 /// <summary>What to do with an image that is missing or cannot be decoded.</summary>
 public enum OnError { Fail, Skip, Neutral }
 
-public sealed record ScoredImage(string Name, double? Score, string? Problem);
+/// <summary>
+/// An image's score, or why it has none. On faces, <see cref="Faces"/> lists each face scored (empty when the whole
+/// picture was scored for want of a usable face) and <see cref="SmallFaces"/> counts faces too small to use.
+/// </summary>
+public sealed record ScoredImage(string Name, double? Score, string? Problem)
+{
+    public IReadOnlyList<ScoredFace>? Faces { get; init; }
+    public int SmallFaces { get; init; }
+}
 
 /// <summary>How images are scored: test-time augmentation views, batch size and decoding threads.</summary>
 public sealed record ScoringOptions(int Tta = 1, int BatchSize = 32, int Workers = 2);
@@ -33,17 +41,28 @@ public static class Prediction
     }
 
     /// <summary>
-    /// Scores every image of <paramref name="names"/> as <paramref name="options"/> say. With
-    /// <see cref="OnError.Fail"/>, missing files fail before any work and undecodable ones after the pass, naming
-    /// them all.
+    /// Scores every image of <paramref name="names"/> as <paramref name="options"/> say, on its faces when
+    /// <paramref name="faces"/> is given (<see cref="FacePrediction"/>). With <see cref="OnError.Fail"/>, missing
+    /// files fail before any work and undecodable ones after the pass, naming them all.
     /// </summary>
     public static PredictionResult Run(Detector detector, string imageRoot, IReadOnlyList<string> names, ScoringOptions options,
-        OnError onError, Action<int>? startBatches = null, Action? batchDone = null)
+        OnError onError, Action<int>? startBatches = null, Action? batchDone = null, Faces.FaceSettings? faces = null)
     {
         if (names.Count == 0) throw new VeracityException($"no images to score in {imageRoot}");
-        var dataset = new ImageDataset(imageRoot, names, targets: null, detector.Transform);
         if (onError == OnError.Fail)
-            FailIfAny(names.Where((_, i) => !File.Exists(dataset.PathOf(i))).Select(name => $"{name}: file not found").ToList());
+            FailIfAny(names.Where(name => !File.Exists(ImagePaths.Resolve(imageRoot, name))).Select(name => $"{name}: file not found").ToList());
+        var result = faces is null
+            ? OnWholeImages(detector, imageRoot, names, options, startBatches, batchDone)
+            : FacePrediction.Run(detector, faces, imageRoot, names, options, startBatches, batchDone);
+        if (onError == OnError.Fail)
+            FailIfAny(result.Images.Where(i => i.Problem is not null).Select(i => $"{i.Name}: {i.Problem}").ToList());
+        return result;
+    }
+
+    static PredictionResult OnWholeImages(Detector detector, string imageRoot, IReadOnlyList<string> names, ScoringOptions options,
+        Action<int>? startBatches, Action? batchDone)
+    {
+        var dataset = new ImageDataset(imageRoot, names, targets: null, detector.Transform);
 
         var loader = new DataLoader(dataset, new LoaderOptions(options.BatchSize, Workers: options.Workers, TolerateUnreadable: true));
         var results = new ScoredImage[names.Count];
@@ -61,11 +80,22 @@ public static class Prediction
                 }
                 batchDone?.Invoke();
             }
-        var result = new PredictionResult(results);
-        if (onError == OnError.Fail)
-            FailIfAny(result.Images.Where(i => i.Problem is not null).Select(i => $"{i.Name}: {i.Problem}").ToList());
-        return result;
+        return new PredictionResult(results);
     }
+
+    /// <summary>One JSON line per image, atomically: name, score (or problem) and, on faces, each face scored and the small ones.</summary>
+    public static void WriteDetails(string path, PredictionResult result) =>
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true) { NewLine = "\n" };
+            var json = new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
+            foreach (var image in result.Images)
+                writer.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+                {
+                    image.Name, image.Score, image.Problem, image.Faces, image.SmallFaces,
+                    WholeImage = image.Faces is { Count: 0 } && image.Score is not null,
+                }, json));
+        });
 
     static void FailIfAny(IReadOnlyList<string> problems)
     {

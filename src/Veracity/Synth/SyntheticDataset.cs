@@ -26,9 +26,9 @@ public sealed record SynthSummary(int Train, int Val, int Fakes, IReadOnlyDictio
 /// </summary>
 public static class SyntheticDataset
 {
-    public const string ManipulationColumn = "manipulation";
+    /// <summary>The source of every unmanipulated image (fakes carry their manipulation's name).</summary>
+    public const string RealSource = "scene";
     public static string LabelFileName(string split) => $"{split}_label.txt";
-    public static string ManipulationFileName(string split) => $"{split}_manipulations.txt";
 
     public static SynthSummary Generate(SynthOptions options, Action? imageWritten = null)
     {
@@ -74,9 +74,9 @@ public static class SyntheticDataset
         foreach (var (splitName, val) in new[] { ("trainset", false), ("valset", true) })
         {
             var rows = Enumerable.Range(0, options.Count).Where(i => isVal[i] == val).Select(i => records[i]).ToList();
-            CsvFiles.WriteLabels(Path.Combine(options.OutDir, LabelFileName(splitName)), rows.Select(r => (r.Name, r.Target)));
-            CsvFiles.Write(Path.Combine(options.OutDir, ManipulationFileName(splitName)), [LabelFile.NameColumn, ManipulationColumn],
-                rows.Select(r => (IReadOnlyList<string>)[r.Name, r.Kind]));
+            // The source column names each fake's manipulation and calls the originals "scene".
+            CsvFiles.WriteLabels(Path.Combine(options.OutDir, LabelFileName(splitName)),
+                rows.Select((r, line) => new LabelRow(r.Name, r.Target, line + 2, r.Target == 1 ? r.Kind : RealSource)));
         }
         AtomicFile.WriteAllBytes(Path.Combine(options.OutDir, "synth.json"), JsonSerializer.SerializeToUtf8Bytes(new
         {
@@ -95,8 +95,4 @@ public static class SyntheticDataset
         rng.NextBytes(bytes);
         return bytes;
     }
-
-    /// <summary>Reads a <c>*_manipulations.txt</c> side file: img_name → manipulation kind.</summary>
-    public static IReadOnlyDictionary<string, string> ReadManipulations(string path) =>
-        LabelFile.ReadColumn(path, ManipulationColumn);
 }

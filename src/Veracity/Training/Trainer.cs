@@ -48,7 +48,10 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         var augmentations = config.TrainAugmentations();
         var train = new DataLoader(ImageDataset.Labelled(data.TrainImages, trainRows,
                 new SampleTransform(config.ImageSize, config.ImageSize, augmentations, spec.Normalize)),
-            new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers));
+            new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers)
+            {
+                EpochOrder = config.BalanceSources ? epoch => Veracity.Data.Sources.BalancedOrder(trainRows, config.Seed, epoch) : null,
+            });
         var val = new DataLoader(ImageDataset.Labelled(data.ValImages ?? data.TrainImages, valRows,
                 SampleTransform.Evaluation(config.ImageSize, config.ImageSize, spec.Normalize)),
             new LoaderOptions(config.BatchSize, Workers: config.Workers));
@@ -207,11 +210,19 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         IReadOnlyList<LabelRow> Head(IReadOnlyList<LabelRow> rows) => config.Limit is int n ? rows.Take(n).ToList() : rows;
         foreach (string folder in new[] { data.TrainImages, data.ValImages }.OfType<string>())
             ImagePaths.RequireFolder(folder);
-        var train = Head(LabelFile.ReadLabels(data.TrainLabels));
+        var train = Head(Read(data.TrainLabels));
         if (data.ValLabels is not null)
-            return (train, Head(LabelFile.ReadLabels(data.ValLabels)));
+            return (train, Head(Read(data.ValLabels)));
         var (kept, held) = Splits.Stratified(train, data.ValFraction, config.Seed);
         return (kept, held);
+    }
+
+    /// <summary>A label file's rows with their sources (the column, or the sources file), narrowed to the selected sources.</summary>
+    IReadOnlyList<LabelRow> Read(string labels)
+    {
+        var rows = LabelFile.ReadLabels(labels);
+        if (data.Sources is not null) rows = Veracity.Data.Sources.Apply(rows, data.Sources);
+        return data.OnlySources is null && data.ExcludeSources is null ? rows : Veracity.Data.Sources.Select(rows, data.OnlySources, data.ExcludeSources);
     }
 
     /// <summary>

@@ -1,0 +1,31 @@
+using System.ComponentModel;
+using Spectre.Console.Cli;
+using Veracity.Faces;
+
+namespace Veracity.Cli.Commands;
+
+/// <summary>How faces are found and cut: the options faces, train and crossval share.</summary>
+public class FaceOptionSettings : CommandSettings
+{
+    [CommandOption("--margin <M>"), Description("The crop is the aligned face square enlarged by M (default 1.3).")]
+    public double? Margin { get; init; }
+    [CommandOption("--min-face <PX>"), Description("Faces smaller than this (box side, in picture pixels) are reported, not used (default 40).")]
+    public int? MinFace { get; init; }
+    [CommandOption("--face-model <NAME>"), Description("full (BlazeFace full range, default: faces near and far) or short (faces filling the picture).")]
+    public FaceModel? FaceModel { get; init; }
+    [CommandOption("--no-face <MODE>"), Description("A picture without a usable face: wholeimage (default: use the whole picture) or skip.")]
+    public NoFace? NoFace { get; init; }
+
+    public FaceSettings FaceSettings()
+    {
+        var defaults = new FaceSettings();
+        return new FaceSettings
+        {
+            Margin = Margin ?? defaults.Margin, MinSize = MinFace ?? defaults.MinSize, Model = FaceModel ?? defaults.Model,
+            NoFace = NoFace ?? defaults.NoFace,
+        };
+    }
+
+    /// <summary>Whether any face option was given.</summary>
+    protected bool SetsFaces => Margin is not null || MinFace is not null || FaceModel is not null || NoFace is not null;
+}

@@ -1,0 +1,90 @@
+using System.ComponentModel;
+using Spectre.Console.Cli;
+using Veracity.Checkpoints;
+using Veracity.Models;
+
+namespace Veracity.Cli.Commands;
+
+/// <summary>The training recipe's options (a preset and what overrides it): what train and crossval share.</summary>
+public class RecipeSettings : FaceOptionSettings
+{
+    [CommandOption("--faces"), Description("Train on the faces: each picture's largest face is found, aligned and cut first " +
+        "(once, into the run folder), and the checkpoint records how, so prediction does the same.")]
+    public bool Faces { get; init; }
+
+    [CommandOption("--preset <NAME>"), Description("seed (the reference), default, or demo (what `veracity demo` trains).")]
+    public string Preset { get; init; } = "default";
+    [CommandOption("--model <NAME>"), Description("See `veracity models`.")] public string? Model { get; init; }
+    [CommandOption("--no-pretrained"), Description("Start from random weights.")] public bool NoPretrained { get; init; }
+    [CommandOption("--epochs <N>")] public int? Epochs { get; init; }
+    [CommandOption("--batch-size <N>")] public int? BatchSize { get; init; }
+    [CommandOption("--lr <RATE>")] public double? Lr { get; init; }
+    [CommandOption("--optimizer <NAME>"), Description("adam, adamw or sgd.")] public OptimizerKind? Optimizer { get; init; }
+    [CommandOption("--weight-decay <W>")] public double? WeightDecay { get; init; }
+    [CommandOption("--scheduler <NAME>"), Description("step or cosine.")] public Schedule? Scheduler { get; init; }
+    [CommandOption("--step-size <EPOCHS>")] public int? StepSize { get; init; }
+    [CommandOption("--gamma <G>")] public double? Gamma { get; init; }
+    [CommandOption("--warmup <EPOCHS>"), Description("Linear learning-rate warm-up, in epochs (fractions allowed).")]
+    public double? Warmup { get; init; }
+    [CommandOption("--image-size <PIXELS>")] public int? ImageSize { get; init; }
+    [CommandOption("--limit <N>"), Description("Only the first N rows of each label file (the reference's head(N)).")]
+    public int? Limit { get; init; }
+    [CommandOption("--seed <K>")] public int? Seed { get; init; }
+    [CommandOption("--workers <N>")] public int? Workers { get; init; }
+    [CommandOption("--log-every <N>"), Description("Print the reference's progress line every N batches.")]
+    public int? LogEvery { get; init; }
+    [CommandOption("--precision <TYPE>"), Description("auto (default: bfloat16 for backbones that support it on CPUs with AVX512-BF16 " +
+        "or AMX, else float32), float32 or bfloat16.")]
+    public Precision? Precision { get; init; }
+    [CommandOption("--select-by <METRIC>"), Description("auc or accuracy: which validation figure picks best.ckpt.")]
+    public SelectBy? SelectBy { get; init; }
+    [CommandOption("--rotation <DEGREES>")] public double? Rotation { get; init; }
+    [CommandOption("--color-jitter <STRENGTH>")] public double? ColorJitter { get; init; }
+    [CommandOption("--random-resized-crop <MIN_SCALE>")] public double? RandomResizedCrop { get; init; }
+    [CommandOption("--blur <P>")] public double? Blur { get; init; }
+    [CommandOption("--jpeg <P>")] public double? Jpeg { get; init; }
+    [CommandOption("--mixup <ALPHA>")] public double? Mixup { get; init; }
+    [CommandOption("--cutmix <ALPHA>")] public double? Cutmix { get; init; }
+    [CommandOption("--balance-sources"), Description("Each epoch draws every source of a class equally often.")]
+    public bool BalanceSources { get; init; }
+    [CommandOption("--sources <FILE>"), Description("img_name,source for label files without a source column.")]
+    public string? SourcesFile { get; init; }
+
+    public TrainConfig Config()
+    {
+        var c = TrainConfig.FromPreset(Preset);
+        return c with
+        {
+            Model = Model ?? c.Model, Pretrained = !NoPretrained, Epochs = Epochs ?? c.Epochs, BatchSize = BatchSize ?? c.BatchSize,
+            LearningRate = Lr ?? c.LearningRate, Optimizer = Optimizer ?? c.Optimizer, WeightDecay = WeightDecay ?? c.WeightDecay,
+            Scheduler = Scheduler ?? c.Scheduler, StepSize = StepSize ?? c.StepSize, Gamma = Gamma ?? c.Gamma,
+            WarmupEpochs = Warmup ?? c.WarmupEpochs, ImageSize = ImageSize ?? c.ImageSize, Limit = Limit ?? c.Limit, Seed = Seed ?? c.Seed,
+            Workers = Workers ?? c.Workers, LogEvery = LogEvery ?? c.LogEvery, Precision = Precision ?? c.Precision,
+            SelectBy = SelectBy ?? c.SelectBy, RotationDegrees = Rotation ?? c.RotationDegrees, ColorJitter = ColorJitter ?? c.ColorJitter,
+            RandomResizedCropMinScale = RandomResizedCrop ?? c.RandomResizedCropMinScale, BlurProbability = Blur ?? c.BlurProbability,
+            JpegProbability = Jpeg ?? c.JpegProbability, MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
+            BalanceSources = BalanceSources || c.BalanceSources,
+            Faces = Faces ? FaceSettings() : c.Faces,
+        };
+    }
+
+    /// <summary>The flag a <see cref="TrainConfig"/> setting comes from, for messages.</summary>
+    internal static string Flag(string setting) => setting switch
+    {
+        nameof(TrainConfig.LearningRate) => "--lr",
+        nameof(TrainConfig.WarmupEpochs) => "--warmup",
+        nameof(TrainConfig.RandomResizedCropMinScale) => "--random-resized-crop",
+        _ => "--" + string.Concat(setting.Select((c, i) =>
+            char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())),
+    };
+
+    /// <summary>A comma-separated list of names (null when the option was not given).</summary>
+    protected static IReadOnlyList<string>? Names(string? list) =>
+        list?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>Whether any recipe option was given (a resumed run refuses them).</summary>
+    protected bool SetsRecipe =>
+        new object?[] { Model, Epochs, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
+            Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix }.Any(v => v is not null)
+        || NoPretrained || BalanceSources || Preset != TrainConfig.DefaultPreset.Preset;
+}

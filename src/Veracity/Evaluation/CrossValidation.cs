@@ -1,0 +1,144 @@
+using System.Text.Json;
+using Veracity.Checkpoints;
+using Veracity.Data;
+using Veracity.Inference;
+using Veracity.Metrics;
+using Veracity.Training;
+
+namespace Veracity.Evaluation;
+
+/// <summary>What a cross-validation runs: the labelled data, the recipe, which fake sources to leave out, and where.</summary>
+public sealed record CrossValOptions(string Labels, string Images, string OutDir, TrainConfig Config, string? SourcesFile = null,
+    IReadOnlyList<string>? Folds = null, double HoldOut = 0.2, ScoringOptions? Scoring = null);
+
+/// <summary>
+/// One fold: trained without <see cref="Source"/>, then tested on all of its fakes against the held-out reals
+/// (<see cref="Unseen"/>), and on the other sources' held-out part (<see cref="InDomain"/>). <see cref="BySource"/>
+/// gives every fake source's figures on that test set (the left-out one is unseen, the others in-domain).
+/// </summary>
+public sealed record FoldResult(string Source, int TrainImages, BinaryMetrics Unseen, BinaryMetrics InDomain,
+    IReadOnlyList<SourceReport> BySource, double Minutes);
+
+public sealed record CrossValReport(IReadOnlyList<FoldResult> Folds)
+{
+    public double? MeanUnseenAuc => Folds.Select(f => f.Unseen.Auc).OfType<double>().DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? null : m;
+    public FoldResult? Worst => Folds.Where(f => f.Unseen.Auc is not null).MinBy(f => f.Unseen.Auc);
+}
+
+/// <summary>
+/// Leave-one-source-out: for each fake source S, train on every other fake source plus the training part of the
+/// reals, and test on S's fakes against the held-out reals. The held-out reals (and each source's held-out part)
+/// are drawn once from the seed, so every fold is tested against the same reals. Each fold is an ordinary run
+/// folder; a finished fold leaves <c>result.json</c>, so an interrupted cross-validation resumes fold by fold (and a
+/// fold stopped mid-training resumes from its last checkpoint).
+/// </summary>
+public static class CrossValidation
+{
+    public const string ResultFile = "result.json", ReportFile = "crossval.json", HeatmapFile = "crossval.png";
+
+    public sealed record Fold(string Source, string Dir, IReadOnlyList<LabelRow> Train, IReadOnlyList<LabelRow> Val, IReadOnlyList<LabelRow> Test);
+
+    /// <summary>The folds this cross-validation will run, with their rows (nothing is trained or written).</summary>
+    public static IReadOnlyList<Fold> Plan(CrossValOptions options)
+    {
+        if (options.HoldOut is <= 0 or >= 1) throw new VeracityException("the held-out fraction must be between 0 and 1");
+        var rows = LabelFile.ReadLabels(options.Labels);
+        if (options.SourcesFile is not null) rows = Sources.Apply(rows, options.SourcesFile);
+        var fakeSources = rows.Where(r => r.Target == 1).Select(r => r.Source).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (fakeSources.Count < 2)
+            throw new VeracityException($"leave-one-source-out needs at least two fake sources; {options.Labels} has " +
+                                        (fakeSources.Count == 0 ? "no fakes" : $"only '{fakeSources[0]}'") + " (give sources in a 'source' column or with --sources)");
+        if (!rows.Any(r => r.Target == 0)) throw new VeracityException($"{options.Labels} has no real images to test against");
+        var chosen = options.Folds ?? fakeSources;
+        var unknown = chosen.Where(s => !fakeSources.Contains(s)).ToList();
+        if (unknown.Count > 0)
+            throw new VeracityException($"no fake has source {string.Join(", ", unknown.Select(s => $"'{s}'"))}; the fake sources are {string.Join(", ", fakeSources)}");
+
+        var heldOut = HeldOut(rows, options.HoldOut, options.Config.Seed);
+        return chosen.Select(source =>
+        {
+            bool Other(LabelRow r) => r.Target == 0 || r.Source != source;
+            return new Fold(source, Path.Combine(options.OutDir, source),
+                rows.Where(r => Other(r) && !heldOut.Contains(r.Name)).ToList(),
+                rows.Where(r => Other(r) && heldOut.Contains(r.Name)).ToList(),
+                rows.Where(r => (r.Target == 0 && heldOut.Contains(r.Name)) || (r.Target == 1 && r.Source == source)).ToList());
+        }).ToList();
+    }
+
+    /// <summary>A seeded share of the reals and of each fake source, the same for every fold.</summary>
+    static HashSet<string> HeldOut(IReadOnlyList<LabelRow> rows, double fraction, int seed)
+    {
+        var heldOut = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var group in rows.GroupBy(r => r.Target == 0 ? "" : r.Source).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var members = group.Select(r => r.Name).ToArray();
+            new Random(Seeds.Mix(seed, Seeds.Salt.CrossValidationSplit, Seeds.Of(group.Key))).Shuffle(members);
+            heldOut.UnionWith(members.Take(Math.Max(1, (int)Math.Round(members.Length * fraction))));
+        }
+        return heldOut;
+    }
+
+    /// <summary>
+    /// Runs (or resumes) every fold, then writes <c>crossval.json</c> and the heatmap. <paramref name="observerFor"/>
+    /// gives each fold's training its progress reporting; <paramref name="foldDone"/> hears each result.
+    /// </summary>
+    public static CrossValReport Run(CrossValOptions options, Func<Fold, ITrainingObserver> observerFor, Action<FoldResult>? foldDone = null,
+        CancellationToken stop = default)
+    {
+        var results = new List<FoldResult>();
+        foreach (var fold in Plan(options))
+        {
+            string resultPath = Path.Combine(fold.Dir, ResultFile);
+            var result = File.Exists(resultPath)
+                ? JsonSerializer.Deserialize<FoldResult>(File.ReadAllBytes(resultPath), Json)!
+                : RunFold(fold, options, observerFor(fold), stop);
+            if (result is null) return new CrossValReport(results); // stopped: the fold resumes next time
+            AtomicFile.WriteAllBytes(resultPath, JsonSerializer.SerializeToUtf8Bytes(result, Json));
+            results.Add(result);
+            foldDone?.Invoke(result);
+        }
+        var report = new CrossValReport(results);
+        AtomicFile.WriteAllBytes(Path.Combine(options.OutDir, ReportFile), JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            options.Labels, options.Config, options.HoldOut, meanUnseenAuc = report.MeanUnseenAuc, worst = report.Worst?.Source, folds = results,
+        }, Json));
+        Plots.CrossValHeatmap(report, Path.Combine(options.OutDir, HeatmapFile));
+        return report;
+    }
+
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    static FoldResult? RunFold(Fold fold, CrossValOptions options, ITrainingObserver observer, CancellationToken stop)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string runDir = Path.Combine(fold.Dir, "run");
+        string trainLabels = Path.Combine(fold.Dir, "train_label.txt"), valLabels = Path.Combine(fold.Dir, "val_label.txt");
+        TrainResult trained;
+        if (File.Exists(Path.Combine(runDir, Trainer.LastFile)))
+            trained = Trainer.Resume(runDir, observer, stop);
+        else
+        {
+            Directory.CreateDirectory(fold.Dir);
+            CsvFiles.WriteLabels(trainLabels, fold.Train);
+            CsvFiles.WriteLabels(valLabels, fold.Val);
+            CsvFiles.WriteLabels(Path.Combine(fold.Dir, "test_label.txt"), fold.Test);
+            trained = Trainer.Train(options.Config, new TrainData(trainLabels, options.Images, valLabels, options.Images, 0.1), runDir, observer, stop);
+        }
+        if (trained.Outcome != TrainOutcome.Finished) return null;
+
+        // The fold's test set and its in-domain held-out part, scored in one pass: the held-out reals are in both.
+        var evaluated = fold.Val.Concat(fold.Test.Where(r => r.Target == 1)).ToList();
+        using var detector = Detector.Load(trained.BestCheckpoint);
+        var scored = Prediction.Run(detector, options.Images, evaluated.Select(r => r.Name).ToList(), options.Scoring ?? new ScoringOptions(), OnError.Fail);
+        var scores = scored.Images.Select(i => i.Score!.Value).ToList();
+        BinaryMetrics On(Func<LabelRow, bool> include)
+        {
+            var picked = Enumerable.Range(0, evaluated.Count).Where(i => include(evaluated[i])).ToList();
+            return BinaryMetrics.Compute(picked.Select(i => scores[i]).ToList(), picked.Select(i => evaluated[i].Target).ToList());
+        }
+        return new FoldResult(fold.Source, fold.Train.Count,
+            On(r => r.Target == 0 || r.Source == fold.Source),
+            On(r => r.Target == 0 || r.Source != fold.Source),
+            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes);
+    }
+}

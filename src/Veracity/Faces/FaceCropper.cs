@@ -1,0 +1,49 @@
+using Veracity.Imaging;
+
+namespace Veracity.Faces;
+
+/// <summary>What a picture holds: the faces big enough to use (largest first) and those too small to use.</summary>
+public sealed record FaceScan(IReadOnlyList<Face> Usable, IReadOnlyList<Face> Small)
+{
+    public int Found => Usable.Count + Small.Count;
+}
+
+/// <summary>One crop to score or train on: an aligned face, or the whole picture when no face was usable (<see cref="Face"/> null).</summary>
+public sealed record FaceCrop(Face? Face, RgbImage Image);
+
+/// <summary>Finds the faces in a picture and cuts them as the settings say; safe to call from several threads.</summary>
+public sealed class FaceCropper(FaceSettings settings) : IDisposable
+{
+    readonly FaceDetector _detector = FaceDetector.Open(settings.Model, settings.Threshold);
+
+    public FaceSettings Settings { get; } = settings;
+
+    public FaceScan Scan(RgbImage picture)
+    {
+        var faces = _detector.Detect(picture).OrderByDescending(f => f.Width * f.Height).ToList();
+        return new FaceScan(faces.Where(f => f.Size >= Settings.MinSize).ToList(), faces.Where(f => f.Size < Settings.MinSize).ToList());
+    }
+
+    /// <summary>
+    /// The crops of <paramref name="scan"/>'s usable faces (only the largest with <paramref name="largestOnly"/>),
+    /// each <paramref name="size"/> px; without one, the whole picture resized, or nothing when the settings skip it.
+    /// </summary>
+    public IReadOnlyList<FaceCrop> Crops(RgbImage picture, FaceScan scan, int size, bool largestOnly)
+    {
+        if (scan.Usable.Count == 0)
+            return Settings.NoFace == NoFace.Skip ? [] : [new FaceCrop(null, Resize(picture, size))];
+        return scan.Usable.Take(largestOnly ? 1 : int.MaxValue)
+            .Select(face => new FaceCrop(face, FaceAligner.Align(picture, face, size, Settings.Margin))).ToList();
+    }
+
+    static RgbImage Resize(RgbImage picture, int size)
+    {
+        if (picture.Width == size && picture.Height == size) return picture;
+        using var bitmap = SkiaPixels.ToBitmap(picture);
+        using var resized = bitmap.Resize(new SkiaSharp.SKImageInfo(size, size, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque),
+            new SkiaSharp.SKSamplingOptions(SkiaSharp.SKFilterMode.Linear, SkiaSharp.SKMipmapMode.Linear));
+        return SkiaPixels.ToRgb(resized);
+    }
+
+    public void Dispose() => _detector.Dispose();
+}

@@ -1,0 +1,172 @@
+using System.Text.Json;
+using SkiaSharp;
+using Veracity.Data;
+using Veracity.Faces;
+using Veracity.Imaging;
+
+namespace Veracity.Tests;
+
+/// <summary>
+/// Face detection and alignment on a real photograph with a clear licence: NASA's portrait of the astronaut Eileen
+/// Collins (public domain; shipped by scikit-image as astronaut.png, here re-encoded as JPEG). Its face was located
+/// by eye on a 50-px grid: eyes at about (205, 100) and (245, 99), centre of the face about (226, 118). The variants
+/// (mirrored, shrunk onto a 640×480 canvas, turned by 20°) are made here, so where the face must be is known.
+/// </summary>
+public class FaceTests : IDisposable
+{
+    static readonly RgbImage Astronaut = new ImageDecoder().Decode(Fixtures.Path("astronaut.jpg"));
+    static readonly Point2 RightEye = new(205, 100), LeftEye = new(245, 99), Centre = new(226, 118);
+    readonly FaceDetector _detector = FaceDetector.Open();
+
+    public void Dispose() => _detector.Dispose();
+
+    static void Near(Point2 expected, Point2 actual, float tolerance, string what) =>
+        Assert.True(MathF.Abs(expected.X - actual.X) <= tolerance && MathF.Abs(expected.Y - actual.Y) <= tolerance,
+            $"{what}: expected about ({expected.X:F0}, {expected.Y:F0}), found ({actual.X:F0}, {actual.Y:F0})");
+
+    static Point2 CentreOf(Face face) => new(face.X + face.Width / 2, face.Y + face.Height / 2);
+
+    /// <summary>The picture drawn through <paramref name="matrix"/> onto a grey canvas of the given size.</summary>
+    static RgbImage Transformed(RgbImage picture, SKMatrix matrix, int width, int height)
+    {
+        using var source = SkiaPixels.ToBitmap(picture);
+        using var target = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using (var canvas = new SKCanvas(target))
+        using (var image = SKImage.FromBitmap(source))
+        {
+            canvas.Clear(new SKColor(128, 128, 128));
+            canvas.SetMatrix(matrix);
+            canvas.DrawImage(image, 0, 0, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+        }
+        return SkiaPixels.ToRgb(target);
+    }
+
+    [Fact]
+    public void The_astronauts_face_is_found_where_it_is_with_its_eyes()
+    {
+        var faces = _detector.Detect(Astronaut);
+        var face = Assert.Single(faces);
+        Assert.True(face.Score > 0.8, $"confidence {face.Score}");
+        Near(Centre, CentreOf(face), 15, "face centre");
+        Assert.InRange(face.Width, 70, 140);
+        Near(RightEye, face.RightEye, 10, "right eye (image left)");
+        Near(LeftEye, face.LeftEye, 10, "left eye");
+    }
+
+    public static TheoryData<string> Variants => ["mirrored", "shrunk onto 640x480", "turned 20 degrees"];
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void The_face_moves_with_the_picture(string variant)
+    {
+        var (matrix, width, height) = variant switch
+        {
+            "mirrored" => (new SKMatrix(-1, 0, Astronaut.Width, 0, 1, 0, 0, 0, 1), 512, 512),
+            "shrunk onto 640x480" => (new SKMatrix(0.5f, 0, 300, 0, 0.5f, 200, 0, 0, 1), 640, 480),
+            _ => (SKMatrix.CreateRotationDegrees(20, 256, 256), 512, 512),
+        };
+        var picture = Transformed(Astronaut, matrix, width, height);
+        var face = Assert.Single(_detector.Detect(picture));
+        float scale = MathF.Sqrt(MathF.Abs(matrix.ScaleX * matrix.ScaleY - matrix.SkewX * matrix.SkewY));
+        Near(FaceAligner.Apply(matrix, Centre), CentreOf(face), 15 * scale, "face centre");
+        // Mirrored, the subject's right eye is the one now on the image's left: the astronaut's left eye.
+        var (right, left) = variant == "mirrored" ? (LeftEye, RightEye) : (RightEye, LeftEye);
+        Near(FaceAligner.Apply(matrix, right), face.RightEye, 10 * scale + 2, "right eye");
+        Near(FaceAligner.Apply(matrix, left), face.LeftEye, 10 * scale + 2, "left eye");
+    }
+
+    [Fact]
+    public void Pictures_without_a_face_give_none()
+    {
+        var grey = new RgbImage(320, 240);
+        Array.Fill(grey.Pixels, (byte)128);
+        Assert.Empty(_detector.Detect(grey));
+
+        var noise = new RgbImage(320, 240);
+        new Random(3).NextBytes(noise.Pixels);
+        Assert.Empty(_detector.Detect(noise));
+
+        // The picture's flag and rocket, without the astronaut: the right third of the frame.
+        var corner = Transformed(Astronaut, SKMatrix.CreateTranslation(-340, 0), 172, 300);
+        Assert.Empty(_detector.Detect(corner));
+    }
+
+    [Fact]
+    public void Alignment_puts_the_eyes_where_the_template_says_and_levels_them()
+    {
+        var face = Assert.Single(_detector.Detect(Transformed(Astronaut, SKMatrix.CreateRotationDegrees(15, 256, 256), 512, 512)));
+        const int size = 224;
+        const double margin = 1.3;
+        var crop = FaceAligner.Align(Transformed(Astronaut, SKMatrix.CreateRotationDegrees(15, 256, 256), 512, 512), face, size, margin);
+        Assert.Equal((size, size), (crop.Width, crop.Height));
+
+        // Detected again in the crop, the eyes sit on the template's eye positions, level.
+        var again = Assert.Single(_detector.Detect(crop));
+        Near(FaceAligner.InCrop(FaceAligner.Template[0], size, margin), again.RightEye, 0.04f * size, "right eye in the crop");
+        Near(FaceAligner.InCrop(FaceAligner.Template[1], size, margin), again.LeftEye, 0.04f * size, "left eye in the crop");
+        Assert.True(MathF.Abs(again.RightEye.Y - again.LeftEye.Y) < 0.03f * size, "eyes level");
+    }
+
+    [Fact]
+    public void The_fit_recovers_a_known_similarity_exactly()
+    {
+        var truth = SKMatrix.CreateScaleTranslation(1.7f, 1.7f, 12, -30).PostConcat(SKMatrix.CreateRotationDegrees(25, 40, 50));
+        var from = new[] { new Point2(10, 20), new Point2(60, 25), new Point2(35, 50), new Point2(36, 80) };
+        var fitted = FaceAligner.Fit(from, from.Select(p => FaceAligner.Apply(truth, p)).ToArray());
+        foreach (var p in from) Near(FaceAligner.Apply(truth, p), FaceAligner.Apply(fitted, p), 1e-3f, "mapped point");
+    }
+
+    [Fact]
+    public void The_faces_command_cuts_reports_and_resumes_and_handles_bad_pictures()
+    {
+        using var dir = new TempDir();
+        File.Copy(Fixtures.Path("astronaut.jpg"), dir.File("images/astronaut.jpg"));
+        File.WriteAllBytes(dir.File("images/two.png"), SkiaPixels.EncodePng(TwoAstronauts()));
+        File.Copy(Fixtures.Path("grey.png"), dir.File("images/grey.png"));
+        File.WriteAllBytes(dir.File("images/cut.jpg"), File.ReadAllBytes(Fixtures.Path("astronaut.jpg"))[..3000]);
+        File.WriteAllText(dir.File("images/notes.jpg"), "not an image");
+        string labels = dir.File("labels.csv", "img_name,target,source\nastronaut.jpg,0,nasa\ntwo.png,1,collage\ngrey.png,0,flat\n" +
+                                               "cut.jpg,0,nasa\nnotes.jpg,1,text\n");
+        string images = Path.Combine(dir.Path, "images"), outDir = Path.Combine(dir.Path, "faces");
+
+        var run = Cli.Run("faces", "--labels", labels, "--images", images, "--out", outDir, "--size", "128");
+        Assert.Equal(1, run.ExitCode); // two pictures cannot be read
+        Assert.Contains("cut.jpg", run.Output);
+        Assert.Contains("notes.jpg", run.Output);
+
+        var kept = LabelFile.ReadLabels(Path.Combine(outDir, "labels.csv"));
+        Assert.Equal(["astronaut.jpg", "two.png", "grey.png"], kept.Select(r => r.Name));
+        Assert.Equal(["nasa", "collage", "flat"], kept.Select(r => r.Source));
+        foreach (var row in kept)
+        {
+            var header = new ImageDecoder().ReadHeader(Path.Combine(outDir, "images", row.Name));
+            Assert.Equal((128, 128), (header.Width, header.Height));
+        }
+        using (var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, FaceDataset.ReportFile))))
+        {
+            var summary = report.RootElement.GetProperty("summary");
+            Assert.Equal(["grey.png"], summary.GetProperty("noFace").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(["two.png"], summary.GetProperty("multiFace").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(2, summary.GetProperty("failures").GetArrayLength());
+        }
+
+        var again = Cli.Run("faces", "--labels", labels, "--images", images, "--out", outDir, "--size", "128");
+        Assert.Contains("0 / 5", again.Output); // nothing written again: every picture was already done
+    }
+
+    /// <summary>The astronaut twice, side by side at 60% (two faces of the same size).</summary>
+    static RgbImage TwoAstronauts()
+    {
+        var left = Transformed(Astronaut, SKMatrix.CreateScale(0.6f, 0.6f), 640, 320);
+        var right = Transformed(Astronaut, new SKMatrix(0.6f, 0, 320, 0, 0.6f, 0, 0, 0, 1), 640, 320);
+        var both = new RgbImage(640, 320);
+        for (int y = 0; y < 320; y++)
+            for (int x = 0; x < 640; x++)
+                for (int c = 0; c < 3; c++)
+                {
+                    int i = (y * 640 + x) * 3 + c;
+                    both.Pixels[i] = x < 320 ? left.Pixels[i] : right.Pixels[i];
+                }
+        return both;
+    }
+}

@@ -1,0 +1,165 @@
+using System.Text.Json;
+using Veracity.Data;
+using Veracity.Evaluation;
+using Veracity.Synth;
+
+namespace Veracity.Tests;
+
+public class SourcesTests
+{
+    [Fact]
+    public void The_source_column_is_optional_and_an_empty_value_means_unknown()
+    {
+        using var dir = new TempDir();
+        var with = LabelFile.ReadLabels(dir.File("with.csv", "img_name,target,source\na.jpg,1,stylegan2\nb.jpg,0,\nc.jpg,0,unsplash\n"));
+        Assert.Equal(["stylegan2", Sources.Unknown, "unsplash"], with.Select(r => r.Source));
+        var without = LabelFile.ReadLabels(dir.File("without.csv", "img_name,target\na.jpg,1\n"));
+        Assert.Equal(Sources.Unknown, without.Single().Source);
+    }
+
+    [Theory]
+    [InlineData("two words")]
+    [InlineData("../up")]
+    [InlineData("-dash-first")]
+    public void A_bad_source_name_is_an_error_naming_the_file_and_line(string source)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("labels.csv", $"img_name,target,source\na.jpg,1,ok\nb.jpg,0,\"{source}\"\n");
+        var error = Assert.Throws<LabelFileException>(() => LabelFile.ReadLabels(path));
+        Assert.Contains("labels.csv", error.Message);
+        Assert.Contains("line 3", error.Message);
+        Assert.Contains(source, error.Message);
+    }
+
+    [Fact]
+    public void A_sources_file_gives_rows_their_sources_and_a_selection_names_what_exists()
+    {
+        using var dir = new TempDir();
+        var rows = Sources.Apply(LabelFile.ReadLabels(dir.File("labels.csv", "img_name,target\na.jpg,1\nb.jpg,1\nc.jpg,0\nd.jpg,1\n")),
+            dir.File("sources.csv", "img_name,source\na.jpg,gan\nb.jpg,swap\nc.jpg,lfw\n"));
+        Assert.Equal(["gan", "swap", "lfw", Sources.Unknown], rows.Select(r => r.Source));
+
+        Assert.Equal(["a.jpg", "c.jpg"], Sources.Select(rows, ["gan", "lfw"], null).Select(r => r.Name));
+        Assert.Equal(["a.jpg", "c.jpg", "d.jpg"], Sources.Select(rows, null, ["swap"]).Select(r => r.Name));
+        var typo = Assert.Throws<VeracityException>(() => Sources.Select(rows, ["gna"], null));
+        Assert.Contains("'gna'", typo.Message);
+        Assert.Contains("gan, lfw, swap, unknown", typo.Message);
+        Assert.Throws<VeracityException>(() => Sources.Select(rows, ["swap"], ["swap"]));
+    }
+
+    [Fact]
+    public void Balanced_epochs_draw_every_source_of_a_class_equally_and_repeat_exactly()
+    {
+        // 90 fakes from one source and 10 from another, 50 reals: each fake source gets 50 of the 100 fake draws.
+        var rows = Enumerable.Range(0, 150).Select(i => new LabelRow($"{i}.jpg", i < 100 ? 1 : 0, i + 2,
+            i < 90 ? "big" : i < 100 ? "small" : "real")).ToList();
+        var order = Sources.BalancedOrder(rows, seed: 3, epoch: 0);
+        Assert.Equal(rows.Count, order.Length);
+        var drawn = order.GroupBy(i => rows[i].Source).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal((50, 50, 50), (drawn["big"], drawn["small"], drawn["real"]));
+        Assert.Equal(10, order.Where(i => rows[i].Source == "small").Distinct().Count()); // every small row, five times each
+        Assert.Equal(50, order.Where(i => rows[i].Source == "big").Distinct().Count());   // big rows without repeats
+
+        Assert.Equal(order, Sources.BalancedOrder(rows, seed: 3, epoch: 0));
+        Assert.NotEqual(order, Sources.BalancedOrder(rows, seed: 3, epoch: 1));
+    }
+
+    [Fact]
+    public void By_source_flags_an_inverted_source_and_compares_with_its_own_reals()
+    {
+        var rows = new List<LabelRow>();
+        var scores = new List<double>();
+        void Add(string source, int target, params double[] values)
+        {
+            foreach (double v in values)
+            {
+                rows.Add(new LabelRow($"{rows.Count}.jpg", target, rows.Count + 2, source));
+                scores.Add(v);
+            }
+        }
+        Add("lfw", 0, 0.2, 0.3);
+        Add("unsplash", 0, 0.4, 0.5);
+        Add("lfw", 1, 0.9, 0.8);      // caught
+        Add("gan", 1, 0.1, 0.15);     // scored more real than every real: inverted
+        var report = Evaluator.BySource(rows, scores);
+
+        var gan = report.Single(s => s.Source == "gan");
+        Assert.Equal(0, gan.VsAllReals.Auc);
+        Assert.True(gan.Inverted);
+        Assert.Null(gan.VsOwnReals);
+        var lfw = report.Single(s => s.Source == "lfw");
+        Assert.Equal((1.0, 1.0, false), (lfw.VsAllReals.Auc!.Value, lfw.VsOwnReals!.Auc!.Value, lfw.Inverted));
+        Assert.Equal(0.85, lfw.MeanScore, 1e-12);
+    }
+}
+
+/// <summary>The sources options and crossval through the real command line, on a tiny synthetic set with three kinds.</summary>
+public class SourcesCommandTests : IDisposable
+{
+    readonly TempDir _dir = new();
+    readonly string _labels, _images;
+
+    public SourcesCommandTests()
+    {
+        SyntheticDataset.Generate(new SynthOptions(_dir.Path, Count: 60, Size: 48, Seed: 5, ValFraction: 0.2,
+            ManipulationKinds: [Manipulations.Splice, Manipulations.Colour, Manipulations.Checkerboard]));
+        _labels = Path.Combine(_dir.Path, "trainset_label.txt");
+        _images = Path.Combine(_dir.Path, "trainset");
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Stats_counts_per_source_and_train_refuses_an_unknown_source()
+    {
+        var stats = Cli.Run("stats", "--labels", _labels, "--images", _images);
+        Assert.True(stats.ExitCode == 0, stats.All);
+        Assert.Contains("By source", stats.Output);
+        Assert.Contains(Manipulations.Checkerboard, stats.Output);
+
+        var train = Cli.Run("train", "--train-labels", _labels, "--train-images", _images, "--only-sources", "splice,blur",
+            "--no-pretrained", "--epochs", "1", "--image-size", "32", "--out", Path.Combine(_dir.Path, "run"));
+        Assert.Equal(2, train.ExitCode);
+        Assert.Contains("'blur'", train.All);
+        // Spectre wraps at 80 columns when its output is not a terminal.
+        Assert.Contains("checkerboard, colour, scene, splice", System.Text.RegularExpressions.Regex.Replace(train.All, @"\s+", " "));
+    }
+
+    [Fact]
+    public void Crossval_trains_one_fold_per_left_out_source_writes_its_report_and_resumes()
+    {
+        string outDir = Path.Combine(_dir.Path, "cv");
+        string[] args = ["crossval", "--labels", _labels, "--images", _images, "--folds", "splice,colour", "--no-pretrained",
+            "--epochs", "1", "--image-size", "32", "--batch-size", "8", "--out", outDir];
+        var first = Cli.Run(args);
+        Assert.True(first.ExitCode == 0, first.All);
+        Assert.Contains("2 trainings", first.Output);
+        Assert.Contains("mean", first.Output);
+
+        using (var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, CrossValidation.ReportFile))))
+        {
+            var folds = report.RootElement.GetProperty("folds").EnumerateArray().ToList();
+            Assert.Equal(["splice", "colour"], folds.Select(f => f.GetProperty("source").GetString()));
+            foreach (var fold in folds)
+            {
+                Assert.InRange(fold.GetProperty("unseen").GetProperty("auc").GetDouble(), 0, 1);
+                // The left-out source's fakes are all in its test set; it never trains on them.
+                string source = fold.GetProperty("source").GetString()!;
+                var trained = LabelFile.ReadLabels(Path.Combine(outDir, source, "train_label.txt"));
+                Assert.DoesNotContain(trained, r => r.Source == source);
+                var tested = LabelFile.ReadLabels(Path.Combine(outDir, source, "test_label.txt"));
+                Assert.Equal(LabelFile.ReadLabels(_labels).Count(r => r.Source == source), tested.Count(r => r.Target == 1));
+                Assert.DoesNotContain(tested.Where(r => r.Target == 0), real => trained.Any(t => t.Name == real.Name));
+            }
+        }
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(outDir, CrossValidation.HeatmapFile))[..4]);
+
+        // Run again: every fold is done, so nothing trains and the report is the same.
+        string log = Path.Combine(outDir, "splice", "run", "train.log");
+        var written = File.GetLastWriteTimeUtc(log);
+        var again = Cli.Run(args);
+        Assert.True(again.ExitCode == 0, again.All);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(log));
+        Assert.DoesNotContain("Epoch: 0", again.Output);
+    }
+}
