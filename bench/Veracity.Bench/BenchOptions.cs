@@ -11,6 +11,14 @@ sealed class BenchOptions(string[] args)
     public int[] Ints(string name, int[] fallback) =>
         Get(name) is { } value ? value.Split(',').Select(int.Parse).ToArray() : fallback;
 
+    /// <summary>The repository's root folder (the one holding Veracity.slnx), found above the bench's build output.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Veracity.slnx"))) return dir.FullName;
+        throw new DirectoryNotFoundException("Veracity.slnx not found above the bench's folder");
+    }
+
     string? Get(string name)
     {
         int at = Array.IndexOf(args, name);

@@ -61,7 +61,7 @@ static class LoadBench
 
     static Process StartServer(string model, string engine, string url, string maxBatch, string maxWaitMs)
     {
-        string cli = Path.Combine(RepositoryRoot(), "src", "Veracity.Cli", "bin", "Release", "net10.0", "linux-x64", "Veracity.Cli.dll");
+        string cli = Path.Combine(BenchOptions.RepositoryRoot(), "src", "Veracity.Cli", "bin", "Release", "net10.0", "linux-x64", "Veracity.Cli.dll");
         if (!File.Exists(cli)) throw new FileNotFoundException($"build the CLI first (dotnet build -c Release): {cli}");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string arg in new[] { cli, "serve", "--model", model, "--engine", engine, "--urls", url, "--max-batch", maxBatch, "--max-wait-ms", maxWaitMs })
@@ -72,13 +72,6 @@ static class LoadBench
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Veracity.slnx"))) return dir.FullName;
-        throw new DirectoryNotFoundException("Veracity.slnx not found above the bench's folder");
     }
 
     static bool Ready(HttpClient client)

@@ -4,9 +4,16 @@ using Veracity.Inference;
 
 namespace Veracity.Server;
 
-/// <summary>One scored image, as <c>POST /api/v1/score</c> answers (JSON names are snake_case).</summary>
+/// <summary>One face the server scored: its box in the picture's pixels, the detector's confidence, its deepfake probability.</summary>
+public sealed record FaceResult(float X, float Y, float Width, float Height, float Confidence, double FakeProbability);
+
+/// <summary>
+/// One scored image, as <c>POST /api/v1/score</c> answers (JSON names are snake_case). On faces, the image's
+/// probability is its most suspicious face's, and <see cref="Faces"/> lists them (empty when no face was usable and
+/// the whole picture was scored); null when the server scores whole pictures.
+/// </summary>
 public sealed record ScoreResult(string Name, double FakeProbability, string Verdict, double Threshold, int Width, int Height,
-    double ElapsedMs)
+    double ElapsedMs, IReadOnlyList<FaceResult>? Faces = null)
 {
     public static string VerdictOf(double probability, double threshold) => probability >= threshold ? "deepfake" : "real";
 }
@@ -20,9 +27,9 @@ public sealed record EvidenceMap(int Width, int Height, float[][] Values)
         Enumerable.Range(0, explanation.Height).Select(y => explanation.Evidence[(y * explanation.Width)..((y + 1) * explanation.Width)]).ToArray());
 }
 
-/// <summary><c>POST /api/v1/explain?format=json</c>: the score, the raw map and the overlay as base64 PNG.</summary>
+/// <summary><c>POST /api/v1/explain?format=json</c>: the score, the raw map and the overlay as base64 PNG; on faces, the face explained (the most suspicious).</summary>
 public sealed record ExplainResponse(string Name, double FakeProbability, string Verdict, double Threshold, int Width, int Height,
-    double ElapsedMs, EvidenceMap Map, string OverlayPng);
+    double ElapsedMs, EvidenceMap Map, string OverlayPng, FaceResult? Face = null);
 
 /// <summary>The best epoch's validation figures.</summary>
 public sealed record ValidationSummary(int Epoch, double? Auc, double? AveragePrecision, double? Eer, double Accuracy, double LogLoss);
@@ -33,9 +40,9 @@ public sealed record TrainingSummary(string Preset, int Epochs, int ImageSize, d
 
 /// <summary><c>GET /api/v1/model</c>: what the server runs and how well it did on validation.</summary>
 public sealed record ModelCard(string Backbone, int ImageSize, string Engine, double Threshold, Normalize Normalize, string InitialWeights,
-    TrainingSummary Training, ValidationSummary? Validation, bool Heatmaps, DateTime SavedAt)
+    TrainingSummary Training, ValidationSummary? Validation, bool Heatmaps, Faces.FaceSettings? Faces, DateTime SavedAt)
 {
-    public static ModelCard Of(Detector detector)
+    public static ModelCard Of(Detector detector, Faces.FaceSettings? faces)
     {
         var info = detector.Info;
         var config = info.Config;
@@ -45,6 +52,6 @@ public sealed record ModelCard(string Backbone, int ImageSize, string Engine, do
                 config.Precision.ToString(), info.Data is null ? null : Path.GetFileName(info.Data.TrainLabels),
                 info.Data?.ValLabels is { } val ? Path.GetFileName(val) : null, info.Data?.ValLabels is null ? info.Data?.ValFraction : null),
             info.Metrics is { } m ? new ValidationSummary(m.Epoch, m.ValAuc, m.ValAp, m.ValEer, m.ValAccuracy, m.ValLogLoss) : null,
-            detector.CanExplain, info.SavedAt);
+            detector.CanExplain, faces, info.SavedAt);
     }
 }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using SkiaSharp;
+using Veracity.Faces;
 using Veracity.Imaging;
 using Veracity.Inference;
 using static TorchSharp.torch;
@@ -36,11 +38,12 @@ public static class ScoringEndpoints
             .Produces<ExplainResponse>(contentType: "application/json")
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status501NotImplemented);
-        api.MapGet("/model", (Detector detector) => ModelCard.Of(detector))
+        api.MapGet("/model", (Detector detector, ServerApp.ServedFaces faces) => ModelCard.Of(detector, faces.Cropper?.Settings))
             .WithSummary("Backbone, input size, normalisation, training summary, validation metrics and threshold");
     }
 
-    static async Task<IResult> Score(HttpContext context, ServeOptions options, Detector detector, BatchScorer scorer, ServerMetrics metrics)
+    static async Task<IResult> Score(HttpContext context, ServeOptions options, Detector detector, ServerApp.ServedFaces faces,
+        BatchScorer scorer, ServerMetrics metrics)
     {
         var watch = Stopwatch.StartNew();
         return await Guarded(context, options, metrics, async cancel =>
@@ -48,18 +51,33 @@ public static class ScoringEndpoints
             var uploads = await Uploads.ReadAsync(context.Request, options, options.MaxFiles, cancel);
             double threshold = ThresholdOf(context.Request, detector);
             var decoder = new ImageDecoder(options.MaxPixels);
-            var prepared = uploads.Select(upload => Prepare(decoder, detector, upload)).ToList();
-            var pending = scorer.TryEnqueue(prepared.Select(p => p.Chw).ToList(), cancel);
+            var prepared = uploads.Select(upload => Prepare(decoder, detector, faces.Cropper, upload)).ToList();
+            var crops = prepared.SelectMany(p => p.Crops).ToList();
+            var pending = scorer.TryEnqueue(crops.Select(c => c.Chw).ToList(), cancel);
             if (pending is null) return Busy(context, $"the queue holds {scorer.Queued} of {scorer.Capacity} images; retry shortly");
             float[] scores = await Task.WhenAll(pending).WaitAsync(cancel);
             double elapsed = watch.Elapsed.TotalMilliseconds;
-            return Results.Json(new ScoreResponse(prepared.Select((p, i) => new ScoreResult(p.Name, scores[i],
-                ScoreResult.VerdictOf(scores[i], threshold), threshold, p.Header.Width, p.Header.Height, elapsed)).ToList()));
+            var results = new List<ScoreResult>();
+            int next = 0;
+            foreach (var image in prepared)
+            {
+                var own = image.Crops.Select((crop, i) => (crop.Face, Score: (double)scores[next + i])).ToList();
+                next += own.Count;
+                double probability = own.Max(c => c.Score);
+                var faceResults = faces.Cropper is null ? null
+                    : own.Where(c => c.Face is not null).Select(c => FaceResultOf(c.Face!, c.Score)).ToList();
+                results.Add(new ScoreResult(image.Name, probability, ScoreResult.VerdictOf(probability, threshold), threshold,
+                    image.Header.Width, image.Header.Height, elapsed, faceResults));
+            }
+            return Results.Json(new ScoreResponse(results));
         });
     }
 
-    static async Task<IResult> Explain(HttpContext context, string? format, ServeOptions options, Detector detector, BatchScorer scorer,
-        ServerMetrics metrics)
+    static FaceResult FaceResultOf(Face face, double probability) =>
+        new(face.X, face.Y, face.Width, face.Height, face.Score, probability);
+
+    static async Task<IResult> Explain(HttpContext context, string? format, ServeOptions options, Detector detector, ServerApp.ServedFaces faces,
+        BatchScorer scorer, ServerMetrics metrics)
     {
         var watch = Stopwatch.StartNew();
         return await Guarded(context, options, metrics, async cancel =>
@@ -77,14 +95,20 @@ public static class ScoringEndpoints
             var uploads = await Uploads.ReadAsync(context.Request, options, maxFiles: 1, cancel);
             double threshold = ThresholdOf(context.Request, detector);
             var decoder = new ImageDecoder(options.MaxPixels);
-            var input = Prepare(decoder, detector, uploads[0]);
+            var input = Prepare(decoder, detector, faces.Cropper, uploads[0]);
             var picture = Uploads.Decode(decoder, uploads[0]);
-            var explanation = await Task.Run(() => scorer.Exclusive(() =>
+            int size = detector.Info.ImageSize;
+            // Every crop explained (one per face, or the whole picture); the most suspicious is shown.
+            var (crop, explanation) = await Task.Run(() => scorer.Exclusive(() => input.Crops.Select(c =>
             {
-                using var image = tensor(input.Chw, [1, 3, detector.Info.ImageSize, detector.Info.ImageSize]);
-                return detector.Explain(image);
-            }), cancel);
-            byte[] png = Heatmap.OverlayPng(picture, explanation.Evidence, explanation.Width, explanation.Height);
+                using var image = tensor(c.Chw, [1, 3, size, size]);
+                return (c, detector.Explain(image));
+            }).MaxBy(x => x.Item2.FakeProbability)), cancel);
+            var cellsToPicture = crop.Face is null
+                ? SKMatrix.CreateScale((float)picture.Width / explanation.Width, (float)picture.Height / explanation.Height)
+                : FaceAligner.Matrix(crop.Face, size, faces.Cropper!.Settings.Margin).Invert()
+                    .PreConcat(SKMatrix.CreateScale((float)size / explanation.Width, (float)size / explanation.Height));
+            byte[] png = Heatmap.OverlayPng(picture, explanation.Evidence, explanation.Width, explanation.Height, cellsToPicture);
             string verdict = ScoreResult.VerdictOf(explanation.FakeProbability, threshold);
             if (!json)
             {
@@ -93,7 +117,8 @@ public static class ScoringEndpoints
                 return Results.File(png, "image/png");
             }
             return Results.Json(new ExplainResponse(input.Name, explanation.FakeProbability, verdict, threshold, input.Header.Width,
-                input.Header.Height, watch.Elapsed.TotalMilliseconds, EvidenceMap.Of(explanation), Convert.ToBase64String(png)));
+                input.Header.Height, watch.Elapsed.TotalMilliseconds, EvidenceMap.Of(explanation), Convert.ToBase64String(png),
+                crop.Face is null ? null : FaceResultOf(crop.Face, explanation.FakeProbability)));
         });
     }
 
@@ -131,10 +156,16 @@ public static class ScoringEndpoints
             type: "urn:veracity:problem:busy");
     }
 
-    sealed record PreparedImage(string Name, ImageHeader Header, float[] Chw);
+    sealed record PreparedCrop(Face? Face, float[] Chw);
 
-    /// <summary>Header first (its pixel limit is checked before any pixel is decoded), then the network's input.</summary>
-    static PreparedImage Prepare(ImageDecoder decoder, Detector detector, Upload upload)
+    sealed record PreparedImage(string Name, ImageHeader Header, IReadOnlyList<PreparedCrop> Crops);
+
+    /// <summary>
+    /// Header first (its pixel limit is checked before any pixel is decoded), then the network's inputs: the whole
+    /// picture, or on faces one aligned crop per usable face (the whole picture when none is usable, or a 422 when
+    /// the settings skip such pictures).
+    /// </summary>
+    static PreparedImage Prepare(ImageDecoder decoder, Detector detector, FaceCropper? faces, Upload upload)
     {
         ImageHeader header;
         try
@@ -146,10 +177,19 @@ public static class ScoringEndpoints
             throw UploadProblem.From(e);
         }
         var transform = detector.Transform;
-        var image = Uploads.Decode(decoder, upload, (transform.Width, transform.Height));
-        var chw = new float[transform.FloatCount];
-        transform.Normalize.WriteChw(image, chw);
-        return new PreparedImage(upload.Name, header, chw);
+        float[] Chw(RgbImage image)
+        {
+            var chw = new float[transform.FloatCount];
+            transform.Normalize.WriteChw(image, chw);
+            return chw;
+        }
+        if (faces is null)
+            return new PreparedImage(upload.Name, header, [new PreparedCrop(null, Chw(Uploads.Decode(decoder, upload, (transform.Width, transform.Height))))]);
+        var picture = Uploads.Decode(decoder, upload);
+        var crops = faces.Crops(picture, faces.Scan(picture), transform.Width, largestOnly: false);
+        if (crops.Count == 0)
+            throw new UploadProblem("no-face", 422, "No usable face", $"upload '{upload.Name}' has no face of at least {faces.Settings.MinSize} px");
+        return new PreparedImage(upload.Name, header, crops.Select(c => new PreparedCrop(c.Face, Chw(c.Image))).ToList());
     }
 
     /// <summary>The request's threshold (query or form field), else the model's.</summary>

@@ -27,6 +27,8 @@ public sealed record ServeOptions
     /// <summary>How long a stopping server (SIGTERM) lets in-flight requests finish.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(15);
     public int Tta { get; init; } = 1;
+    /// <summary>true: score each face; false: whole pictures; null: as the checkpoint was trained.</summary>
+    public bool? Faces { get; init; }
 
     /// <summary>The whole request body: every file at its limit plus room for the multipart framing.</summary>
     public long MaxRequestBytes => MaxFiles * MaxFileBytes + 1024 * 1024;

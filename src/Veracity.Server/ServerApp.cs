@@ -73,6 +73,7 @@ public static class ServerApp
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(_ => detector); // built by a factory, so the container disposes it at shutdown
         builder.Services.AddSingleton(ModelFor(detector, options));
+        builder.Services.AddSingleton(_ => new ServedFaces(detector.FaceSettingsFor(options.Faces)));
         builder.Services.AddSingleton<BatchScorer>();
         builder.Services.AddHostedService<WarmUp>();
         configure?.Invoke(builder);
@@ -128,6 +129,14 @@ public static class ServerApp
                     detail: $"at most {perMinute} API requests per minute from one client", type: "urn:veracity:problem:rate-limited")
                 .ExecuteAsync(rejected.HttpContext);
         };
+    }
+
+    /// <summary>The face cutter when the server scores faces (the checkpoint was trained on them, or --faces), else none.</summary>
+    public sealed class ServedFaces(Faces.FaceSettings? settings) : IDisposable
+    {
+        public Faces.FaceCropper? Cropper { get; } = settings is null ? null : new Faces.FaceCropper(settings);
+
+        public void Dispose() => Cropper?.Dispose();
     }
 
     /// <summary>Runs the warm-up batches in the background once the server has started; /healthz says ready after.</summary>

@@ -19,11 +19,11 @@ public class BrowserTests(ServedModel served)
     public static string ScreenshotPath => Path.Combine(AppContext.BaseDirectory, "screenshots", "serve-page.png");
 
     [Fact]
-    public async Task The_page_scores_an_uploaded_image_and_lays_its_heatmap_over_it()
+    public async Task The_page_scores_an_uploaded_photo_boxes_its_face_and_lays_its_heatmap_over_it()
     {
         Assert.True(File.Exists(Chromium), $"the browser test needs Debian's Chromium at {Chromium}: apt-get install chromium");
-        await using var server = await Served.StartAsync(served.Checkpoint, loopback: true);
-        string image = served.Images[4], name = Path.GetFileName(image);
+        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { Faces = true }, loopback: true);
+        string image = Fixtures.Path("astronaut.jpg"), name = Path.GetFileName(image);
         var expected = JsonDocument.Parse(await (await server.Client.PostAsync("/api/v1/score", Served.Form(image))).Content.ReadAsStringAsync())
             .RootElement.GetProperty("results")[0].GetProperty("fake_probability").GetDouble();
 
@@ -46,6 +46,8 @@ public class BrowserTests(ServedModel served)
         double shown = double.Parse(await card.Locator(".probability").InnerTextAsync(), CultureInfo.InvariantCulture);
         Assert.Equal(expected, shown, 3e-3);
         Assert.Matches("deepfake|real", (await card.Locator(".verdict").InnerTextAsync()).ToLowerInvariant());
+        await Assertions.Expect(card.Locator("svg.faces rect")).ToHaveCountAsync(1);
+        await Assertions.Expect(card.Locator(".face-list")).ToContainTextAsync("1 face scored");
 
         await Assertions.Expect(card).ToHaveAttributeAsync("data-heatmap", "ready", new() { Timeout = 60_000 });
         await card.Locator(".heatmap-toggle").ClickAsync();

@@ -16,7 +16,9 @@ public class ServerTests(ServedModel served)
 {
     static readonly JsonSerializerOptions Snake = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    sealed record Scored(string Name, double FakeProbability, string Verdict, double Threshold, int Width, int Height, double ElapsedMs);
+    sealed record FaceBox(float X, float Y, float Width, float Height, float Confidence, double FakeProbability);
+    sealed record Scored(string Name, double FakeProbability, string Verdict, double Threshold, int Width, int Height, double ElapsedMs,
+        List<FaceBox>? Faces);
     sealed record ScoreBody(List<Scored> Results);
     sealed record Problem(string Type, string Title, int Status, string Detail);
     sealed record Map(int Width, int Height, float[][] Values);
@@ -123,6 +125,30 @@ public class ServerTests(ServedModel served)
         Assert.Equal((viaTorch.Width, viaTorch.Height), (viaOnnx.Width, viaOnnx.Height));
         float scale = viaTorch.Evidence.Max(Math.Abs);
         Assert.All(viaTorch.Evidence.Zip(viaOnnx.Evidence), pair => Assert.True(Math.Abs(pair.First - pair.Second) <= 1e-4 * scale, $"{pair}"));
+    }
+
+    [Fact]
+    public async Task On_faces_each_face_is_scored_with_its_box_and_the_picture_takes_the_most_suspicious()
+    {
+        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { Faces = true });
+        var whole = await Read<ScoreBody>(await server.Client.PostAsync("/api/v1/score", Served.Form(Fixtures.Path("astronaut.jpg"), served.Images[0])));
+        var astronaut = whole.Results[0];
+        var face = Assert.Single(astronaut.Faces!);
+        Assert.InRange(face.X + face.Width / 2, 211, 241); // the face found by eye at about (226, 118) in FaceTests
+        Assert.InRange(face.Y + face.Height / 2, 103, 133);
+        Assert.Equal(face.FakeProbability, astronaut.FakeProbability);
+        Assert.Empty(whole.Results[1].Faces!); // a synthetic scene: no usable face, scored whole
+
+        using var detector = Detector.Load(served.Checkpoint, Engine.Torch);
+        var offline = Prediction.Run(detector, Path.GetDirectoryName(Fixtures.Path("astronaut.jpg"))!, ["astronaut.jpg"], new ScoringOptions(),
+            OnError.Fail, faces: new Faces.FaceSettings());
+        Assert.Equal(offline.Images[0].Score!.Value, astronaut.FakeProbability, 1e-5);
+
+        var explained = await Read<Explained>(await server.Client.PostAsync("/api/v1/explain?format=json", Served.Form(Fixtures.Path("astronaut.jpg"))));
+        Assert.Equal((512, 512), (explained.Width, explained.Height));
+        Assert.Equal(astronaut.FakeProbability, explained.FakeProbability, 1e-5);
+        var overlay = new ImageDecoder().ReadHeader(Convert.FromBase64String(explained.OverlayPng), "overlay");
+        Assert.Equal((512, 512), (overlay.Width, overlay.Height));
     }
 
     public static TheoryData<string, int, string> BadUploads => new()

@@ -51,6 +51,12 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         [CommandOption("--tta <N>"), Description("Test-time augmentation views per image.")]
         public int Tta { get; init; } = 1;
 
+        [CommandOption("--faces"), Description("Score each face (the image's verdict is its most suspicious face's); a checkpoint trained on faces does this by itself.")]
+        public bool Faces { get; init; }
+
+        [CommandOption("--no-faces"), Description("Score whole pictures even with a checkpoint trained on faces.")]
+        public bool NoFaces { get; init; }
+
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required")
             : !Enum.TryParse<Inference.Engine>(EngineName, ignoreCase: true, out _) ? ValidationResult.Error("--engine must be auto, torch, onnx or torchbf16")
@@ -61,6 +67,7 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
             : TimeoutSeconds <= 0 ? ValidationResult.Error("--timeout-s must be positive")
             : RateLimit < 0 ? ValidationResult.Error("--rate-limit cannot be negative")
             : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
+            : Faces && NoFaces ? ValidationResult.Error("--faces and --no-faces contradict each other")
             : ValidationResult.Success();
 
         public ServeOptions Options => new()
@@ -78,6 +85,7 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
             RequestTimeout = TimeSpan.FromSeconds(TimeoutSeconds),
             RateLimitPerMinute = RateLimit,
             Tta = Tta,
+            Faces = Faces ? true : NoFaces ? false : null,
         };
     }
 
@@ -86,8 +94,9 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         var options = settings.Options;
         await using var app = ServerApp.Build(options);
         var detector = app.Services.GetRequiredService<Inference.Detector>();
+        string on = app.Services.GetRequiredService<ServerApp.ServedFaces>().Cropper is null ? "whole pictures" : "faces";
         AnsiConsole.MarkupLineInterpolated(
-            $"Serving [bold]{options.Model}[/] ({detector.Info.Backbone}, {detector.Info.ImageSize}px, engine {detector.Engine}) at [bold]{options.Urls}[/]");
+            $"Serving [bold]{options.Model}[/] ({detector.Info.Backbone}, {detector.Info.ImageSize}px, engine {detector.Engine}, on {on}) at [bold]{options.Urls}[/]");
         AnsiConsole.MarkupLine("  page /   API /api/v1/score, /api/v1/explain, /api/v1/model   docs /api.html, /openapi/v1.json   /healthz   /metrics");
         AnsiConsole.MarkupLineInterpolated(
             $"  {(options.ApiKey is null ? "no API key" : "API key required on /api/*")}; batches up to {options.MaxBatch} images, queue {options.QueueCapacity}; Ctrl+C or SIGTERM stops after in-flight requests");

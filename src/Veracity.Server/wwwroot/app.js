@@ -176,7 +176,40 @@
       r.width && r.height ? `${r.width} × ${r.height} px` : null,
       Number.isFinite(r.elapsed_ms) ? `${Math.round(r.elapsed_ms)} ms` : null].filter(Boolean);
     $('.meta', card).textContent = meta.join(' · ');
+    renderFaces(card, r);
     $('.score', card).hidden = false;
+  }
+
+  /* Face boxes over the picture (an SVG in the picture's own pixels, fitted like the image), and the same in words. */
+  function renderFaces(card, r) {
+    const media = $('.media', card);
+    media.querySelector('svg.faces')?.remove();
+    $('.face-list', card)?.remove();
+    if (!Array.isArray(r.faces) || !r.width || !r.height) return;
+    const NS = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('class', 'faces');
+    svg.setAttribute('viewBox', `0 0 ${r.width} ${r.height}`);
+    svg.setAttribute('preserveAspectRatio', 'xMidYMid meet');
+    svg.setAttribute('aria-hidden', 'true');
+    const stroke = Math.max(2, Math.round(Math.max(r.width, r.height) / 150));
+    for (const f of r.faces) {
+      const rect = document.createElementNS(NS, 'rect');
+      for (const [k, v] of Object.entries({ x: f.x, y: f.y, width: f.width, height: f.height, 'stroke-width': stroke }))
+        rect.setAttribute(k, String(v));
+      rect.setAttribute('class', f.fake_probability >= r.threshold ? 'face-fake' : 'face-real');
+      const label = document.createElementNS(NS, 'text');
+      label.setAttribute('x', String(f.x));
+      label.setAttribute('y', String(Math.max(stroke * 6, f.y - stroke)));
+      label.setAttribute('font-size', String(stroke * 6));
+      label.textContent = Number(f.fake_probability).toFixed(2);
+      svg.append(rect, label);
+    }
+    media.append(svg);
+    const words = r.faces.length === 0 ? 'No usable face: the whole picture was scored.'
+      : `${r.faces.length} face${r.faces.length > 1 ? 's' : ''} scored: ` +
+        r.faces.map((f, i) => `face ${i + 1} ${Number(f.fake_probability).toFixed(3)}`).join(', ') + '.';
+    $('.score', card).append(h('p', { class: 'face-list', text: words }));
   }
 
   function loadHeatmap(card, png) {

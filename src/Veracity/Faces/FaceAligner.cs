@@ -28,7 +28,7 @@ public static class FaceAligner
     /// <summary>The face cut from <paramref name="image"/> as a <paramref name="size"/>-px square, eyes level and on the template.</summary>
     public static RgbImage Align(RgbImage image, Face face, int size, double margin)
     {
-        var matrix = Fit(face.Keypoints[..Template.Length], Template.Select(t => InCrop(t, size, margin)).ToArray());
+        var matrix = Matrix(face, size, margin);
         using var source = SkiaPixels.ToBitmap(image);
         using var crop = new SKBitmap(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque));
         using (var canvas = new SKCanvas(crop))
@@ -40,6 +40,10 @@ public static class FaceAligner
         }
         return SkiaPixels.ToRgb(crop);
     }
+
+    /// <summary>From picture pixels to the face's crop of <paramref name="size"/> px (invert it to place the crop in the picture).</summary>
+    public static SKMatrix Matrix(Face face, int size, double margin) =>
+        Fit(face.Keypoints[..Template.Length], Template.Select(t => InCrop(t, size, margin)).ToArray());
 
     /// <summary>
     /// The similarity transform (uniform scale, rotation, shift) taking <paramref name="from"/> closest to

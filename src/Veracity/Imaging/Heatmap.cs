@@ -21,8 +21,16 @@ public static class Heatmap
         return result;
     }
 
-    /// <summary>The picture with the map over it, as a PNG of the picture's size.</summary>
-    public static byte[] OverlayPng(RgbImage picture, float[] evidence, int mapWidth, int mapHeight)
+    /// <summary>The picture with the map stretched over all of it, as a PNG of the picture's size.</summary>
+    public static byte[] OverlayPng(RgbImage picture, float[] evidence, int mapWidth, int mapHeight) =>
+        OverlayPng(picture, evidence, mapWidth, mapHeight,
+            SKMatrix.CreateScale((float)picture.Width / mapWidth, (float)picture.Height / mapHeight));
+
+    /// <summary>
+    /// The picture with the map drawn through <paramref name="cellsToPicture"/> (map cell units to picture pixels:
+    /// for a face, the crop's placement in the picture), as a PNG of the picture's size.
+    /// </summary>
+    public static byte[] OverlayPng(RgbImage picture, float[] evidence, int mapWidth, int mapHeight, SKMatrix cellsToPicture)
     {
         if (evidence.Length != mapWidth * mapHeight)
             throw new ArgumentException($"a {mapWidth}x{mapHeight} map has {mapWidth * mapHeight} cells, not {evidence.Length}");
@@ -31,10 +39,10 @@ public static class Heatmap
         using (var canvas = new SKCanvas(bitmap))
         using (var image = SKImage.FromBitmap(cells))
         {
-            // Cell centres sit at (i + 0.5) × picture/map: stretching the cell image over the picture with linear
-            // filtering puts them there.
-            canvas.DrawImage(image, new SKRect(0, 0, picture.Width, picture.Height),
-                new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None));
+            // Cell i covers [i, i + 1) in map units, so its centre lands at (i + 0.5) × the scale; linear filtering
+            // blends between centres.
+            canvas.SetMatrix(cellsToPicture);
+            canvas.DrawImage(image, new SKRect(0, 0, mapWidth, mapHeight), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None));
         }
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
         return data.ToArray();
