@@ -154,6 +154,48 @@ public class FaceTests : IDisposable
         Assert.Contains("0 / 5", again.Output); // nothing written again: every picture was already done
     }
 
+    [Fact]
+    public void A_model_trained_on_faces_predicts_on_faces_by_itself_and_details_list_them()
+    {
+        using var dir = new TempDir();
+        var rows = new List<string> { "img_name,target,source" };
+        for (int i = 0; i < 8; i++)
+        {
+            // The astronaut at a few sizes and places; "fakes" have their colours swapped, enough for a label to learn.
+            var picture = Transformed(Astronaut, new SKMatrix(0.5f + 0.05f * i, 0, 20 * i, 0, 0.5f + 0.05f * i, 10 * i, 0, 0, 1), 480, 400);
+            if (i % 2 == 1)
+                for (int p = 0; p < picture.Pixels.Length; p += 3)
+                    (picture.Pixels[p], picture.Pixels[p + 2]) = (picture.Pixels[p + 2], picture.Pixels[p]);
+            File.WriteAllBytes(dir.File($"images/{i}.jpg"), SkiaPixels.EncodeJpeg(picture, 92));
+            rows.Add($"{i}.jpg,{i % 2},{(i % 2 == 1 ? "swapped" : "nasa")}");
+        }
+        string labels = dir.File("labels.csv", string.Join("\n", rows) + "\n"), images = Path.Combine(dir.Path, "images");
+        string run = Path.Combine(dir.Path, "run");
+        var train = Cli.Run("train", "--train-labels", labels, "--train-images", images, "--val-fraction", "0.25", "--faces", "--no-pretrained",
+            "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--out", run);
+        Assert.True(train.ExitCode == 0, train.All);
+        Assert.True(File.Exists(Path.Combine(run, "faces", "train", FaceDataset.PreviewFile)));
+        using (var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))))
+            Assert.Equal(1.3, config.RootElement.GetProperty("config").GetProperty("Faces").GetProperty("Margin").GetDouble());
+
+        string details = Path.Combine(dir.Path, "details.jsonl"), submission = Path.Combine(dir.Path, "submit.csv");
+        var predict = Cli.Run("predict", "--model", Path.Combine(run, "best.ckpt"), "--images", images, "--out", submission, "--details", details);
+        Assert.True(predict.ExitCode == 0, predict.All);
+        Assert.Contains("on faces", predict.All);
+        Assert.StartsWith("img_name,y_pred\n", File.ReadAllText(submission));
+        var lines = File.ReadAllLines(details).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(8, lines.Count);
+        foreach (var line in lines)
+        {
+            var face = Assert.Single(line.GetProperty("faces").EnumerateArray());
+            Assert.Equal(line.GetProperty("score").GetDouble(), face.GetProperty("probability").GetDouble(), 1e-12);
+        }
+
+        var whole = Cli.Run("predict", "--model", Path.Combine(run, "best.ckpt"), "--images", images, "--out", submission, "--no-faces");
+        Assert.True(whole.ExitCode == 0, whole.All);
+        Assert.DoesNotContain("on faces", whole.All);
+    }
+
     /// <summary>The astronaut twice, side by side at 60% (two faces of the same size).</summary>
     static RgbImage TwoAstronauts()
     {

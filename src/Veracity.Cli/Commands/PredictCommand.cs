@@ -33,8 +33,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         var names = settings.List is null ? Prediction.ListImages(settings.Images) : LabelFile.ReadNames(settings.List);
         var mode = Enum.Parse<OnError>(settings.OnError, ignoreCase: true);
-        var (written, failures) = Predict(settings.Options, settings.Images, names, mode, settings.Out, settings.Details);
-        AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta})");
+        var (written, failures, onFaces) = Predict(settings.Options, settings.Images, names, mode, settings.Out, settings.Details);
+        string how = onFaces ? ", on faces: each picture's most suspicious face" : "";
+        AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta}{how})");
         if (failures > 0)
             AnsiConsole.MarkupLineInterpolated(
                 $"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
@@ -42,7 +43,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         return 0;
     }
 
-    internal static (int Written, int Failures) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode,
+    internal static (int Written, int Failures, bool OnFaces) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode,
         string outFile, string? details = null)
     {
         using var detector = Detector.Load(run.Model, run.Engine);
@@ -50,6 +51,6 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         var result = Ui.Counted($"Predicting (TTA {run.Scoring.Tta}, {detector.Engine}{(faces is null ? "" : ", on faces")})", (start, step) =>
             Prediction.Run(detector, images, names, run.Scoring, mode, start, step, faces));
         if (details is not null) Prediction.WriteDetails(details, result);
-        return (Prediction.WriteSubmission(outFile, result, mode), result.Failures);
+        return (Prediction.WriteSubmission(outFile, result, mode), result.Failures, faces is not null);
     }
 }
