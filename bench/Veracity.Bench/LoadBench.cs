@@ -29,12 +29,14 @@ static class LoadBench
         using var server = StartServer(model, engine, url, options.String("--max-batch", "32"), options.String("--max-wait-ms", "10"));
         try
         {
-            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 })
+                { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
             var ready = Stopwatch.StartNew();
             while (!Ready(client)) if (ready.Elapsed > TimeSpan.FromMinutes(5)) throw new TimeoutException("server not ready in 5 minutes");
             Console.WriteLine($"server ready after {ready.Elapsed.TotalSeconds:F1} s (load, warm-up batches); RSS {RssMiB(server):F0} MiB");
             Console.WriteLine($"{files.Count} images from {images}; {seconds} s per phase; {badFraction:P0} bad uploads mixed in");
-            Console.WriteLine("| clients | requests/s | images/s | vs offline | mean batch | p50 ms | p95 ms | p99 ms | answers | RSS start/peak/end MiB |");
+            Console.WriteLine("| clients | requests/s | images/s | vs offline | mean batch | p50 ms | p95 ms | p99 ms | answers | " +
+                              "RSS start/peak/end MiB |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
             foreach (int clients in clientCounts)
                 Console.WriteLine(Phase(client, server, files, clients, seconds, maxRequests, badFraction, offline));
@@ -64,7 +66,8 @@ static class LoadBench
         string cli = Path.Combine(BenchOptions.RepositoryRoot(), "src", "Veracity.Cli", "bin", "Release", "net10.0", "linux-x64", "Veracity.Cli.dll");
         if (!File.Exists(cli)) throw new FileNotFoundException($"build the CLI first (dotnet build -c Release): {cli}");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[] { cli, "serve", "--model", model, "--engine", engine, "--urls", url, "--max-batch", maxBatch, "--max-wait-ms", maxWaitMs })
+        foreach (string arg in new[] { cli, "serve", "--model", model, "--engine", engine, "--urls", url,
+                                       "--max-batch", maxBatch, "--max-wait-ms", maxWaitMs })
             start.ArgumentList.Add(arg);
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
@@ -96,7 +99,18 @@ static class LoadBench
         int next = -1, good = 0;
         double rssStart = RssMiB(server), rssPeak = rssStart;
         var clock = Stopwatch.StartNew();
-        using var sampling = new Timer(_ => rssPeak = Math.Max(rssPeak, RssMiB(server)), null, 0, 250);
+        var timeline = new List<string>();
+        int nextMark = 20;
+        using var sampling = new Timer(_ =>
+        {
+            double rss = RssMiB(server);
+            rssPeak = Math.Max(rssPeak, rss);
+            if (clock.Elapsed.TotalSeconds >= nextMark && nextMark <= seconds)
+            {
+                lock (timeline) timeline.Add($"{nextMark} s: {rss:F0}");
+                nextMark += 20;
+            }
+        }, null, 0, 250);
 
         async Task Client(int id)
         {
@@ -144,8 +158,10 @@ static class LoadBench
         latencies.Sort();
         double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(p * latencies.Count))];
         int requests = answers.Values.Sum();
+        if (timeline.Count > 1) Console.WriteLine($"server RSS (MiB) over the {clients}-client phase: {string.Join(", ", timeline)}");
         string byStatus = string.Join(", ", answers.OrderBy(a => a.Key).Select(a => $"{(a.Key == 0 ? "no answer" : a.Key)}: {a.Value}"));
-        return $"| {clients} | {requests / elapsed:F1} | {good / elapsed:F1} | {good / elapsed / offline:P0} | {meanBatch:F1} | {Percentile(0.5):F0} | " +
+        return $"| {clients} | {requests / elapsed:F1} | {good / elapsed:F1} | {good / elapsed / offline:P0} | " +
+               $"{meanBatch:F1} | {Percentile(0.5):F0} | " +
                $"{Percentile(0.95):F0} | {Percentile(0.99):F0} | {byStatus} | {rssStart:F0} / {Math.Max(rssPeak, rssEnd):F0} / {rssEnd:F0} |";
     }
 
@@ -153,7 +169,8 @@ static class LoadBench
     static (double Sum, double Count) BatchTotals(HttpClient client)
     {
         var lines = client.GetStringAsync("/metrics").Result.Split('\n');
-        double Value(string name) => double.Parse(lines.First(l => l.StartsWith(name + " ")).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        double Value(string name) =>
+            double.Parse(lines.First(l => l.StartsWith(name + " ")).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         return (Value("veracity_batch_size_sum"), Value("veracity_batch_size_count"));
     }
 

@@ -15,7 +15,8 @@ app.Configure(config =>
     config.AddCommand<StatsCommand>("stats")
         .WithDescription("Check a labelled image folder: counts, class balance, missing/unlabelled files, sizes, formats, decode failures.");
     config.AddCommand<FacesCommand>("faces")
-        .WithDescription("Find, align and cut each picture's largest face into a copy of the data set; report pictures with 0, several or small faces.");
+        .WithDescription("Find, align and cut each picture's largest face into a copy of the data set; " +
+            "report pictures with 0, several or small faces.");
     config.AddCommand<PrepareCommand>("prepare").WithDescription("Write a pre-scaled, lossless copy of a data set for faster training.");
     config.AddCommand<ModelsCommand>("models").WithDescription("List the backbones and their starting weights.");
     config.AddCommand<TrainCommand>("train")

@@ -27,7 +27,10 @@ public sealed record EvidenceMap(int Width, int Height, float[][] Values)
         Enumerable.Range(0, explanation.Height).Select(y => explanation.Evidence[(y * explanation.Width)..((y + 1) * explanation.Width)]).ToArray());
 }
 
-/// <summary><c>POST /api/v1/explain?format=json</c>: the score, the raw map and the overlay as base64 PNG; on faces, the face explained (the most suspicious).</summary>
+/// <summary>
+/// <c>POST /api/v1/explain?format=json</c>: the score, the raw map and the overlay as base64 PNG; on faces, the face explained
+/// (the most suspicious).
+/// </summary>
 public sealed record ExplainResponse(string Name, double FakeProbability, string Verdict, double Threshold, int Width, int Height,
     double ElapsedMs, EvidenceMap Map, string OverlayPng, FaceResult? Face = null);
 

@@ -90,7 +90,8 @@ public static class ScoringEndpoints
             };
             if (!detector.CanExplain)
                 return Results.Problem(statusCode: StatusCodes.Status501NotImplemented, title: "No heatmaps for this model",
-                    detail: $"heatmaps need a ResNet checkpoint or an ONNX model exported with its evidence output ({detector.Info.Backbone}, {detector.Engine})",
+                    detail: "heatmaps need a ResNet checkpoint or an ONNX model exported with its evidence output " +
+                        $"({detector.Info.Backbone}, {detector.Engine})",
                     type: "urn:veracity:problem:no-heatmaps");
             var uploads = await Uploads.ReadAsync(context.Request, options, maxFiles: 1, cancel);
             double threshold = ThresholdOf(context.Request, detector);
@@ -126,7 +127,8 @@ public static class ScoringEndpoints
     /// Runs a handler under the request's timeout, answering refused uploads as problems, a timeout as 503, and a
     /// client that has gone with nothing (its queued images are dropped by the scorer).
     /// </summary>
-    static async Task<IResult> Guarded(HttpContext context, ServeOptions options, ServerMetrics metrics, Func<CancellationToken, Task<IResult>> handle)
+    static async Task<IResult> Guarded(HttpContext context, ServeOptions options, ServerMetrics metrics,
+        Func<CancellationToken, Task<IResult>> handle)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(options.RequestTimeout);
@@ -184,7 +186,8 @@ public static class ScoringEndpoints
             return chw;
         }
         if (faces is null)
-            return new PreparedImage(upload.Name, header, [new PreparedCrop(null, Chw(Uploads.Decode(decoder, upload, (transform.Width, transform.Height))))]);
+            return new PreparedImage(upload.Name, header,
+                [new PreparedCrop(null, Chw(Uploads.Decode(decoder, upload, (transform.Width, transform.Height))))]);
         var picture = Uploads.Decode(decoder, upload);
         var crops = faces.Crops(picture, faces.Scan(picture), transform.Width, largestOnly: false);
         if (crops.Count == 0)
@@ -195,7 +198,8 @@ public static class ScoringEndpoints
     /// <summary>The request's threshold (query or form field), else the model's.</summary>
     static double ThresholdOf(HttpRequest request, Detector detector)
     {
-        string? given = request.Query["threshold"].FirstOrDefault() ?? (request.HasFormContentType ? request.Form["threshold"].FirstOrDefault() : null);
+        string? given = request.Query["threshold"].FirstOrDefault()
+            ?? (request.HasFormContentType ? request.Form["threshold"].FirstOrDefault() : null);
         if (string.IsNullOrEmpty(given)) return detector.Info.Threshold;
         return double.TryParse(given, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value is >= 0 and <= 1
             ? value

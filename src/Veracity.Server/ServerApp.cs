@@ -52,7 +52,8 @@ public static class ServerApp
             if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && context.ProblemDetails.Detail is null)
             {
                 var problem = UploadProblem.NotMultipart();
-                (context.ProblemDetails.Type, context.ProblemDetails.Title, context.ProblemDetails.Detail) = (problem.Type, problem.Title, problem.Message);
+                (context.ProblemDetails.Type, context.ProblemDetails.Title, context.ProblemDetails.Detail) =
+                    (problem.Type, problem.Title, problem.Message);
                 context.HttpContext.RequestServices.GetRequiredService<ServerMetrics>().RejectedUploads.WithLabels(problem.Kind).Inc();
             }
         });

@@ -85,7 +85,8 @@ public sealed class Served : IAsyncDisposable
         });
         await app.StartAsync();
         var client = loopback
-            ? new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) }
+            ? new HttpClient
+                { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) }
             : app.GetTestClient();
         var served = new Served { App = app, Client = client };
         if (waitUntilReady) await served.WaitUntilReadyAsync();

@@ -103,7 +103,8 @@ public class ServerTests(ServedModel served)
         var expectedValues = expected.data<float>().ToArray();
         var got = explained.Map.Values.SelectMany(row => row).ToArray();
         float scale = expectedValues.Max(Math.Abs);
-        for (int i = 0; i < got.Length; i++) Assert.True(Math.Abs(got[i] - expectedValues[i]) <= 1e-4 * scale + 1e-5, $"cell {i}: {got[i]} vs {expectedValues[i]}");
+        for (int i = 0; i < got.Length; i++)
+            Assert.True(Math.Abs(got[i] - expectedValues[i]) <= 1e-4 * scale + 1e-5, $"cell {i}: {got[i]} vs {expectedValues[i]}");
 
         // Grad-CAM identity for a pooled linear head: mean evidence + (b_fake − b_real) is the logit margin.
         var bias = resnet.fc.bias!;
@@ -131,7 +132,8 @@ public class ServerTests(ServedModel served)
     public async Task On_faces_each_face_is_scored_with_its_box_and_the_picture_takes_the_most_suspicious()
     {
         await using var server = await Served.StartAsync(served.Checkpoint, o => o with { Faces = true });
-        var whole = await Read<ScoreBody>(await server.Client.PostAsync("/api/v1/score", Served.Form(Fixtures.Path("astronaut.jpg"), served.Images[0])));
+        var whole = await Read<ScoreBody>(await server.Client.PostAsync("/api/v1/score",
+            Served.Form(Fixtures.Path("astronaut.jpg"), served.Images[0])));
         var astronaut = whole.Results[0];
         var face = Assert.Single(astronaut.Faces!);
         Assert.InRange(face.X + face.Width / 2, 211, 241); // the face found by eye at about (226, 118) in FaceTests
@@ -144,7 +146,8 @@ public class ServerTests(ServedModel served)
             OnError.Fail, faces: new Faces.FaceSettings());
         Assert.Equal(offline.Images[0].Score!.Value, astronaut.FakeProbability, 1e-5);
 
-        var explained = await Read<Explained>(await server.Client.PostAsync("/api/v1/explain?format=json", Served.Form(Fixtures.Path("astronaut.jpg"))));
+        var explained = await Read<Explained>(await server.Client.PostAsync("/api/v1/explain?format=json",
+            Served.Form(Fixtures.Path("astronaut.jpg"))));
         Assert.Equal((512, 512), (explained.Width, explained.Height));
         Assert.Equal(astronaut.FakeProbability, explained.FakeProbability, 1e-5);
         var overlay = new ImageDecoder().ReadHeader(Convert.FromBase64String(explained.OverlayPng), "overlay");
@@ -168,7 +171,8 @@ public class ServerTests(ServedModel served)
     public async Task Every_bad_upload_gets_a_problem_that_names_it_and_the_server_goes_on(string kind, int status, string type)
     {
         byte[] jpeg = File.ReadAllBytes(served.Images[0]);
-        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { MaxFiles = 2, MaxFileBytes = 64 * 1024, MaxPixels = 64 * 64 });
+        await using var server = await Served.StartAsync(served.Checkpoint,
+            o => o with { MaxFiles = 2, MaxFileBytes = 64 * 1024, MaxPixels = 64 * 64 });
         HttpContent body = kind switch
         {
             "empty" => Served.Form([("empty.jpg", Array.Empty<byte>())]),
@@ -187,7 +191,8 @@ public class ServerTests(ServedModel served)
         var problem = await Read<Problem>(response);
         Assert.Equal($"urn:veracity:problem:{type}", problem.Type);
         Assert.Equal(status, problem.Status);
-        string? named = kind switch { "empty" => "empty.jpg", "text" => "notes.jpg", "truncated" => "cut.jpg", "too-big" => "big.jpg", "too-many-pixels" => "large.png", _ => null };
+        string? named = kind switch { "empty" => "empty.jpg", "text" => "notes.jpg", "truncated" => "cut.jpg", "too-big" => "big.jpg",
+            "too-many-pixels" => "large.png", _ => null };
         if (named is not null) Assert.Contains(named, problem.Detail);
         Assert.Equal(1, await server.MetricAsync("veracity_rejected_uploads_total", $"problem=\"{type}\""));
 

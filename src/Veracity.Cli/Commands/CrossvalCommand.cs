@@ -59,7 +59,9 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         var folds = CrossValidation.Plan(options);
         int largest = folds.Max(f => f.Train.Count);
         string estimate = Estimate(config, folds.Sum(f => f.Train.Count + f.Val.Count));
-        AnsiConsole.MarkupLineInterpolated($"Cross-validation by source: [bold]{folds.Count} trainings[/] of {config.Model} at {config.ImageSize}px, {config.Epochs} epochs, up to {largest:N0} training images each; about {estimate} on this machine (a guess; after the first fold the time left is measured).");
+        string recipe = $"{config.Model} at {config.ImageSize}px, {config.Epochs} epochs, up to {largest:N0} training images each";
+        string timing = $"about {estimate} on this machine (a guess; after the first fold the time left is measured).";
+        AnsiConsole.MarkupLineInterpolated($"Cross-validation by source: [bold]{folds.Count} trainings[/] of {recipe}; {timing}");
         AnsiConsole.MarkupLineInterpolated($"Folds go to [bold]{Path.GetFullPath(options.OutDir)}[/]; run the same command again to resume.");
 
         using var stop = new StopSignals(cancellation);
@@ -70,7 +72,8 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         Ui.Progress().Start(progress => report = CrossValidation.Run(options, fold =>
             {
                 int unseen = fold.Test.Count(r => r.Target == 1);
-                AnsiConsole.MarkupLineInterpolated($"[yellow]Fold {done + 1}/{folds.Count}[/]: without [bold]{fold.Source}[/] ({fold.Train.Count} training, {unseen} unseen fakes)");
+                AnsiConsole.MarkupLineInterpolated(
+                    $"[yellow]Fold {done + 1}/{folds.Count}[/]: without [bold]{fold.Source}[/] ({fold.Train.Count} training, {unseen} unseen fakes)");
                 return new TrainingProgress(progress);
             },
             result =>
@@ -80,21 +83,26 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
                 table.AddRow(Markup.Escape(result.Source), result.TrainImages.ToString("N0"), Auc(result.Unseen.Auc),
                     Format(result.Unseen.TprAtFpr1e2), Format(result.InDomain.Auc), result.Minutes.ToString("F1"));
                 if (done < folds.Count)
-                    AnsiConsole.MarkupLineInterpolated($"  fold done: unseen AUC {Format(result.Unseen.Auc)}; about {minutes / done * (folds.Count - done):F0} min left");
+                    AnsiConsole.MarkupLineInterpolated(
+                        $"  fold done: unseen AUC {Format(result.Unseen.Auc)}; about {minutes / done * (folds.Count - done):F0} min left");
             }, stop.Token));
 
         if (report.Folds.Count < folds.Count)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]Stopped[/] after {report.Folds.Count} of {folds.Count} folds; run the same command to resume.");
+            AnsiConsole.MarkupLineInterpolated(
+                $"[yellow]Stopped[/] after {report.Folds.Count} of {folds.Count} folds; run the same command to resume.");
             return 130;
         }
         table.AddEmptyRow();
-        table.AddRow("[bold]mean[/]", "", Auc(report.MeanUnseenAuc), "", Format(report.Folds.Select(f => f.InDomain.Auc).OfType<double>().DefaultIfEmpty().Average()), "");
+        table.AddRow("[bold]mean[/]", "", Auc(report.MeanUnseenAuc), "",
+            Format(report.Folds.Select(f => f.InDomain.Auc).OfType<double>().DefaultIfEmpty().Average()), "");
         if (report.Worst is { } worst) table.AddRow("[bold]worst[/]", Markup.Escape(worst.Source), Auc(worst.Unseen.Auc), "", "", "");
         AnsiConsole.Write(table);
         foreach (var fold in report.Folds.Where(f => f.Unseen.Auc < 0.5))
             AnsiConsole.MarkupLineInterpolated($"[red]Warning:[/] scores are [bold]inverted[/] on '{fold.Source}' when training never saw it.");
-        AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{Path.Combine(options.OutDir, CrossValidation.ReportFile)}[/] and [bold]{Path.Combine(options.OutDir, CrossValidation.HeatmapFile)}[/]");
+        string reportFile = Path.Combine(options.OutDir, CrossValidation.ReportFile);
+        string heatmapFile = Path.Combine(options.OutDir, CrossValidation.HeatmapFile);
+        AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{reportFile}[/] and [bold]{heatmapFile}[/]");
         Ui.ReportConvolutionFallbacks();
         return 0;
     }

@@ -73,14 +73,17 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         foreach (var s in sources)
         {
             string auc = s.VsAllReals.Auc < 0.5 ? $"[red]{Format(s.VsAllReals.Auc)}[/]" : Format(s.VsAllReals.Auc);
-            var cells = new List<string> { Markup.Escape(s.Source), s.Fakes.ToString(), s.MeanScore.ToString("F4"), auc, Format(s.VsAllReals.TprAtFpr1e2) };
+            var cells = new List<string> { Markup.Escape(s.Source), s.Fakes.ToString(), s.MeanScore.ToString("F4"), auc,
+                Format(s.VsAllReals.TprAtFpr1e2) };
             if (own) cells.AddRange([Format(s.VsOwnReals?.Auc), Format(s.VsOwnReals?.TprAtFpr1e2)]);
             table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);
+        string why = "the model rates these fakes as more real than the reals. " +
+                     "This is the usual failure on a generator training did not show; an average over sources hides it.";
         foreach (var s in sources.Where(s => s.Inverted))
             AnsiConsole.MarkupLineInterpolated(
-                $"[red]Warning:[/] scores are [bold]inverted[/] for '{s.Source}' (AUC below 0.5): the model rates these fakes as more real than the reals. This is the usual failure on a generator training did not show; an average over sources hides it.");
+                $"[red]Warning:[/] scores are [bold]inverted[/] for '{s.Source}' (AUC below 0.5): {why}");
     }
 
     static string Format(double? value) => value?.ToString("F4") ?? "n/a";

@@ -35,19 +35,24 @@ public sealed class FacesCommand : Command<FacesCommand.Settings>
         var table = new Table().Title("Faces").AddColumns("", "pictures");
         table.AddRow("pictures", summary.Images.ToString("N0"));
         table.AddRow("crops written (this run / resumed)", $"{summary.Written:N0} / {summary.Resumed:N0}");
-        table.AddRow(faces.NoFace == NoFace.Skip ? "no usable face (skipped)" : "no usable face (whole picture used)", summary.NoFace.Count.ToString("N0"));
+        table.AddRow(faces.NoFace == NoFace.Skip ? "no usable face (skipped)" : "no usable face (whole picture used)",
+            summary.NoFace.Count.ToString("N0"));
         table.AddRow("several faces (largest used)", summary.MultiFace.Count.ToString("N0"));
         table.AddRow($"faces below {faces.MinSize} px (not used)", summary.SmallFace.Count.ToString("N0"));
         table.AddRow(summary.Failures.Count > 0 ? "[red]unreadable[/]" : "unreadable", summary.Failures.Count.ToString("N0"));
         AnsiConsole.Write(table);
-        foreach (var (title, names) in new[] { ("No usable face", summary.NoFace), ("Several faces", summary.MultiFace), ("Faces too small", summary.SmallFace) })
+        foreach (var (title, names) in new[] { ("No usable face", summary.NoFace), ("Several faces", summary.MultiFace),
+                                               ("Faces too small", summary.SmallFace) })
             if (names.Count > 0)
-                AnsiConsole.MarkupLineInterpolated($"{title}: {string.Join(", ", names.Take(8))}{(names.Count > 8 ? $" … and {names.Count - 8} more" : "")}");
+                AnsiConsole.MarkupLineInterpolated(
+                    $"{title}: {string.Join(", ", names.Take(8))}{(names.Count > 8 ? $" … and {names.Count - 8} more" : "")}");
         foreach (var failure in summary.Failures.Take(8))
             AnsiConsole.MarkupLineInterpolated($"[red]cannot read[/] {failure.Name}: {failure.Problem}");
         if (summary.Written > 0) AnsiConsole.MarkupLineInterpolated($"{summary.FacesPerSecond:F1} pictures/s.");
         string preview = Path.Combine(outDir, FaceDataset.PreviewFile);
-        AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{summary.LabelFile}[/], the report [bold]{summary.ReportFile}[/] (every picture in {FaceDataset.LogFile}) and a contact sheet, [bold]{preview}[/]");
+        string logged = $"(every picture in {FaceDataset.LogFile})";
+        AnsiConsole.MarkupLineInterpolated(
+            $"Wrote [bold]{summary.LabelFile}[/], the report [bold]{summary.ReportFile}[/] {logged} and a contact sheet, [bold]{preview}[/]");
         return summary;
     }
 }

@@ -43,7 +43,8 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
                 if (scored.SmallFaces > 0) found += $", {scored.SmallFaces} too small (< {faces.MinSize} px)";
                 table.AddRow(image, Markup.Escape(found), $"[bold]{score:F4}[/]", Verdict(score) + " (most suspicious face)");
                 foreach (var face in scored.Faces ?? [])
-                    table.AddRow("", $"{face.X:F0}, {face.Y:F0}, {face.Width:F0}, {face.Height:F0}; {face.Confidence:F2}", face.Probability.ToString("F4"),
+                    table.AddRow("", $"{face.X:F0}, {face.Y:F0}, {face.Width:F0}, {face.Height:F0}; {face.Confidence:F2}",
+                        face.Probability.ToString("F4"),
                         Verdict(face.Probability));
             }
             else table.AddRow(image, "", score.ToString("F4"), Verdict(score));

@@ -51,7 +51,8 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         [CommandOption("--tta <N>"), Description("Test-time augmentation views per image.")]
         public int Tta { get; init; } = 1;
 
-        [CommandOption("--faces"), Description("Score each face (the image's verdict is its most suspicious face's); a checkpoint trained on faces does this by itself.")]
+        [CommandOption("--faces"), Description("Score each face (the image's verdict is its most suspicious face's); " +
+            "a checkpoint trained on faces does this by itself.")]
         public bool Faces { get; init; }
 
         [CommandOption("--no-faces"), Description("Score whole pictures even with a checkpoint trained on faces.")]
@@ -59,11 +60,13 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
 
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required")
-            : !Enum.TryParse<Inference.Engine>(EngineName, ignoreCase: true, out _) ? ValidationResult.Error("--engine must be auto, torch, onnx or torchbf16")
+            : !Enum.TryParse<Inference.Engine>(EngineName, ignoreCase: true, out _)
+                ? ValidationResult.Error("--engine must be auto, torch, onnx or torchbf16")
             : MaxBatch < 1 ? ValidationResult.Error("--max-batch must be at least 1")
             : MaxWaitMs < 0 ? ValidationResult.Error("--max-wait-ms cannot be negative")
             : Queue < MaxBatch ? ValidationResult.Error("--queue must hold at least one batch (--max-batch)")
-            : MaxFileMb <= 0 || MaxFiles < 1 || MaxMegapixels <= 0 ? ValidationResult.Error("--max-file-mb, --max-files and --max-megapixels must be positive")
+            : MaxFileMb <= 0 || MaxFiles < 1 || MaxMegapixels <= 0
+                ? ValidationResult.Error("--max-file-mb, --max-files and --max-megapixels must be positive")
             : TimeoutSeconds <= 0 ? ValidationResult.Error("--timeout-s must be positive")
             : RateLimit < 0 ? ValidationResult.Error("--rate-limit cannot be negative")
             : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
@@ -78,7 +81,9 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
             MaxBatch = MaxBatch,
             MaxWait = TimeSpan.FromMilliseconds(MaxWaitMs),
             QueueCapacity = Queue,
-            ApiKey = string.IsNullOrEmpty(ApiKey) ? Environment.GetEnvironmentVariable("VERACITY_API_KEY") is { Length: > 0 } env ? env : null : ApiKey,
+            ApiKey = string.IsNullOrEmpty(ApiKey)
+                ? Environment.GetEnvironmentVariable("VERACITY_API_KEY") is { Length: > 0 } env ? env : null
+                : ApiKey,
             MaxFileBytes = (long)(MaxFileMb * 1024 * 1024),
             MaxFiles = MaxFiles,
             MaxPixels = (long)(MaxMegapixels * 1_000_000),
@@ -95,11 +100,15 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         await using var app = ServerApp.Build(options);
         var detector = app.Services.GetRequiredService<Inference.Detector>();
         string on = app.Services.GetRequiredService<ServerApp.ServedFaces>().Cropper is null ? "whole pictures" : "faces";
+        string model = $"{detector.Info.Backbone}, {detector.Info.ImageSize}px, engine {detector.Engine}, on {on}";
         AnsiConsole.MarkupLineInterpolated(
-            $"Serving [bold]{options.Model}[/] ({detector.Info.Backbone}, {detector.Info.ImageSize}px, engine {detector.Engine}, on {on}) at [bold]{options.Urls}[/]");
-        AnsiConsole.MarkupLine("  page /   API /api/v1/score, /api/v1/explain, /api/v1/model   docs /api.html, /openapi/v1.json   /healthz   /metrics");
+            $"Serving [bold]{options.Model}[/] ({model}) at [bold]{options.Urls}[/]");
+        AnsiConsole.MarkupLine("  page /   API /api/v1/score, /api/v1/explain, /api/v1/model   docs /api.html, /openapi/v1.json   " +
+            "/healthz   /metrics");
+        string key = options.ApiKey is null ? "no API key" : "API key required on /api/*";
+        string stopping = "Ctrl+C or SIGTERM stops after in-flight requests";
         AnsiConsole.MarkupLineInterpolated(
-            $"  {(options.ApiKey is null ? "no API key" : "API key required on /api/*")}; batches up to {options.MaxBatch} images, queue {options.QueueCapacity}; Ctrl+C or SIGTERM stops after in-flight requests");
+            $"  {key}; batches up to {options.MaxBatch} images, queue {options.QueueCapacity}; {stopping}");
         await app.StartAsync(cancellation);
         await app.WaitForShutdownAsync(cancellation); // SIGTERM or Ctrl+C: stop accepting, finish in-flight requests
         Ui.ReportConvolutionFallbacks();

@@ -26,11 +26,13 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--out <RUNDIR>"), Description("Run folder (default runs/<time>).")] public string? Out { get; init; }
         [CommandOption("--resume <RUNDIR>"), Description("Continue a stopped run from its last checkpoint.")] public string? Resume { get; init; }
 
-        public TrainData Data => new(TrainLabels!, TrainImages!, ValLabels, ValImages, ValFraction, SourcesFile, Names(OnlySources), Names(ExcludeSources));
+        public TrainData Data => new(TrainLabels!, TrainImages!, ValLabels, ValImages, ValFraction, SourcesFile,
+            Names(OnlySources), Names(ExcludeSources));
 
         /// <summary>Flags that would change the recipe: --resume continues with the recorded one, so it refuses them.</summary>
         bool ChangesRecipe =>
-            SetsRecipe || new object?[] { TrainLabels, TrainImages, ValLabels, ValImages, SourcesFile, OnlySources, ExcludeSources, Out }.Any(v => v is not null);
+            SetsRecipe || new object?[] { TrainLabels, TrainImages, ValLabels, ValImages, SourcesFile, OnlySources, ExcludeSources, Out }
+                .Any(v => v is not null);
 
         public override ValidationResult Validate() =>
             Resume is null && (TrainLabels is null || TrainImages is null)

@@ -20,7 +20,10 @@ public static partial class Sources
     public static string? Problem(string name) => NamePattern().IsMatch(name) ? null
         : $"source must be 1–64 letters, digits, '_', '-', '.' or '+', starting with a letter or digit (found '{name}')";
 
-    /// <summary>The rows with the sources that <paramref name="sourcesFile"/> (<c>img_name,source</c>) gives them; rows it does not name keep theirs.</summary>
+    /// <summary>
+    /// The rows with the sources that <paramref name="sourcesFile"/> (<c>img_name,source</c>) gives them; rows it does not
+    /// name keep theirs.
+    /// </summary>
     public static IReadOnlyList<LabelRow> Apply(IReadOnlyList<LabelRow> rows, string sourcesFile)
     {
         var sources = LabelFile.ReadSources(sourcesFile);
@@ -31,7 +34,8 @@ public static partial class Sources
     /// The rows whose source is in <paramref name="only"/> (all when null) and not in <paramref name="exclude"/>.
     /// A name that no row carries is an error listing the sources there are: a typo must not silently select nothing.
     /// </summary>
-    public static IReadOnlyList<LabelRow> Select(IReadOnlyList<LabelRow> rows, IReadOnlyCollection<string>? only, IReadOnlyCollection<string>? exclude)
+    public static IReadOnlyList<LabelRow> Select(IReadOnlyList<LabelRow> rows, IReadOnlyCollection<string>? only,
+        IReadOnlyCollection<string>? exclude)
     {
         var known = rows.Select(r => r.Source).ToHashSet(StringComparer.Ordinal);
         var missing = (only ?? []).Concat(exclude ?? []).Where(s => !known.Contains(s)).Distinct().ToList();

@@ -21,7 +21,8 @@ public sealed record FoldResult(string Source, int TrainImages, BinaryMetrics Un
 
 public sealed record CrossValReport(IReadOnlyList<FoldResult> Folds)
 {
-    public double? MeanUnseenAuc => Folds.Select(f => f.Unseen.Auc).OfType<double>().DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? null : m;
+    public double? MeanUnseenAuc =>
+        Folds.Select(f => f.Unseen.Auc).OfType<double>().DefaultIfEmpty(double.NaN).Average() is var m && double.IsNaN(m) ? null : m;
     public FoldResult? Worst => Folds.Where(f => f.Unseen.Auc is not null).MinBy(f => f.Unseen.Auc);
 }
 
@@ -47,12 +48,14 @@ public static class CrossValidation
         var fakeSources = rows.Where(r => r.Target == 1).Select(r => r.Source).Distinct().Order(StringComparer.Ordinal).ToList();
         if (fakeSources.Count < 2)
             throw new VeracityException($"leave-one-source-out needs at least two fake sources; {options.Labels} has " +
-                                        (fakeSources.Count == 0 ? "no fakes" : $"only '{fakeSources[0]}'") + " (give sources in a 'source' column or with --sources)");
+                                        (fakeSources.Count == 0 ? "no fakes" : $"only '{fakeSources[0]}'") +
+                                        " (give sources in a 'source' column or with --sources)");
         if (!rows.Any(r => r.Target == 0)) throw new VeracityException($"{options.Labels} has no real images to test against");
         var chosen = options.Folds ?? fakeSources;
         var unknown = chosen.Where(s => !fakeSources.Contains(s)).ToList();
         if (unknown.Count > 0)
-            throw new VeracityException($"no fake has source {string.Join(", ", unknown.Select(s => $"'{s}'"))}; the fake sources are {string.Join(", ", fakeSources)}");
+            throw new VeracityException($"no fake has source {string.Join(", ", unknown.Select(s => $"'{s}'"))}; " +
+                                        $"the fake sources are {string.Join(", ", fakeSources)}");
 
         var heldOut = HeldOut(rows, options.HoldOut, options.Config.Seed);
         return chosen.Select(source =>
@@ -122,14 +125,16 @@ public static class CrossValidation
             CsvFiles.WriteLabels(trainLabels, fold.Train);
             CsvFiles.WriteLabels(valLabels, fold.Val);
             CsvFiles.WriteLabels(Path.Combine(fold.Dir, "test_label.txt"), fold.Test);
-            trained = Trainer.Train(options.Config, new TrainData(trainLabels, options.Images, valLabels, options.Images, 0.1), runDir, observer, stop);
+            trained = Trainer.Train(options.Config, new TrainData(trainLabels, options.Images, valLabels, options.Images, 0.1),
+                runDir, observer, stop);
         }
         if (trained.Outcome != TrainOutcome.Finished) return null;
 
         // The fold's test set and its in-domain held-out part, scored in one pass: the held-out reals are in both.
         var evaluated = fold.Val.Concat(fold.Test.Where(r => r.Target == 1)).ToList();
         using var detector = Detector.Load(trained.BestCheckpoint);
-        var scored = Prediction.Run(detector, options.Images, evaluated.Select(r => r.Name).ToList(), options.Scoring ?? new ScoringOptions(), OnError.Fail);
+        var scored = Prediction.Run(detector, options.Images, evaluated.Select(r => r.Name).ToList(),
+            options.Scoring ?? new ScoringOptions(), OnError.Fail);
         var scores = scored.Images.Select(i => i.Score!.Value).ToList();
         BinaryMetrics On(Func<LabelRow, bool> include)
         {

@@ -65,21 +65,26 @@ public static class Plots
     {
         var sources = report.Folds.SelectMany(f => f.BySource.Select(s => s.Source)).Distinct().Order(StringComparer.Ordinal).ToList();
         var values = new double[report.Folds.Count, sources.Count];
-        var plot = new Plot();
         for (int row = 0; row < report.Folds.Count; row++)
             for (int column = 0; column < sources.Count; column++)
-            {
-                double auc = report.Folds[row].BySource.FirstOrDefault(s => s.Source == sources[column])?.VsAllReals.Auc ?? double.NaN;
-                values[row, column] = auc;
-                bool unseen = report.Folds[row].Source == sources[column];
-                var label = plot.Add.Text(double.IsNaN(auc) ? "–" : (unseen ? $"[{auc:F2}]" : $"{auc:F2}"), column, report.Folds.Count - 1 - row);
-                label.LabelFontSize = 13;
-                label.LabelBold = unseen;
-                label.LabelAlignment = Alignment.MiddleCenter;
-            }
+                values[row, column] = report.Folds[row].BySource.FirstOrDefault(s => s.Source == sources[column])?.VsAllReals.Auc
+                                      ?? double.NaN;
+        var plot = new Plot();
         var heatmap = plot.Add.Heatmap(values); // row 0 at the top
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.ManualRange = new ScottPlot.Range(0, 1);
+        for (int row = 0; row < report.Folds.Count; row++)
+            for (int column = 0; column < sources.Count; column++)
+            {
+                double auc = values[row, column];
+                bool unseen = report.Folds[row].Source == sources[column];
+                string text = double.IsNaN(auc) ? "–" : unseen ? $"[{auc:F2}]" : $"{auc:F2}";
+                var label = plot.Add.Text(text, column, report.Folds.Count - 1 - row);
+                label.LabelFontSize = 15;
+                label.LabelBold = unseen;
+                label.LabelFontColor = auc > 0.6 ? Colors.Black : Colors.White;
+                label.LabelAlignment = Alignment.MiddleCenter;
+            }
         plot.Add.ColorBar(heatmap).Label = "AUC vs held-out reals";
         plot.Axes.Bottom.SetTicks(Enumerable.Range(0, sources.Count).Select(i => (double)i).ToArray(), sources.ToArray());
         plot.Axes.Left.SetTicks(Enumerable.Range(0, report.Folds.Count).Select(i => (double)(report.Folds.Count - 1 - i)).ToArray(),

@@ -37,7 +37,8 @@ public static class FaceDataset
         Directory.CreateDirectory(outDir);
 
         string logPath = Path.Combine(outDir, LogFile);
-        var records = new ConcurrentDictionary<string, FaceRecord>(ReadLog(logPath).Select(r => KeyValuePair.Create(r.Name, r)), StringComparer.Ordinal);
+        var records = new ConcurrentDictionary<string, FaceRecord>(ReadLog(logPath).Select(r => KeyValuePair.Create(r.Name, r)),
+            StringComparer.Ordinal);
         int resumed = rows.Count(r => records.ContainsKey(r.Name));
         using var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         using var cropper = new FaceCropper(settings);

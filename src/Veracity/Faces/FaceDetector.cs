@@ -58,7 +58,8 @@ public sealed class FaceDetector : IDisposable
         string Head(int anchors, int values) => session.OutputMetadata
             .Where(o => o.Value.Dimensions is [.., var n, var v] && n == anchors && v == values).Select(o => o.Key).SingleOrDefault()
             ?? throw new VeracityException($"the BlazeFace model has no output of {anchors}×{values} " +
-                                           $"({string.Join(", ", session.OutputMetadata.Select(o => $"{o.Key} [{string.Join(",", o.Value.Dimensions)}]"))})");
+                                           "(" + string.Join(", ", session.OutputMetadata
+                                               .Select(o => $"{o.Key} [{string.Join(",", o.Value.Dimensions)}]")) + ")");
         _outputs = [Head(512, 1), Head(384, 1), Head(512, 16), Head(384, 16)];
     }
 

@@ -222,7 +222,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     {
         var rows = LabelFile.ReadLabels(labels);
         if (data.Sources is not null) rows = Veracity.Data.Sources.Apply(rows, data.Sources);
-        return data.OnlySources is null && data.ExcludeSources is null ? rows : Veracity.Data.Sources.Select(rows, data.OnlySources, data.ExcludeSources);
+        return data.OnlySources is null && data.ExcludeSources is null ? rows
+            : Veracity.Data.Sources.Select(rows, data.OnlySources, data.ExcludeSources);
     }
 
     /// <summary>
