@@ -125,14 +125,16 @@ public class FaceTests : IDisposable
         File.Copy(Fixtures.Path("grey.png"), dir.File("images/grey.png"));
         File.WriteAllBytes(dir.File("images/cut.jpg"), File.ReadAllBytes(Fixtures.Path("astronaut.jpg"))[..3000]);
         File.WriteAllText(dir.File("images/notes.jpg"), "not an image");
+        File.WriteAllBytes(dir.File("images/huge.png"), HugePngHeader(30_000, 30_000));
         string labels = dir.File("labels.csv", "img_name,target,source\nastronaut.jpg,0,nasa\ntwo.png,1,collage\ngrey.png,0,flat\n" +
-                                               "cut.jpg,0,nasa\nnotes.jpg,1,text\n");
+                                               "cut.jpg,0,nasa\nnotes.jpg,1,text\nhuge.png,1,bomb\n");
         string images = Path.Combine(dir.Path, "images"), outDir = Path.Combine(dir.Path, "faces");
 
         var run = Cli.Run("faces", "--labels", labels, "--images", images, "--out", outDir, "--size", "128");
-        Assert.Equal(1, run.ExitCode); // two pictures cannot be read
+        Assert.Equal(1, run.ExitCode); // three pictures cannot be read
         Assert.Contains("cut.jpg", run.Output);
         Assert.Contains("notes.jpg", run.Output);
+        Assert.Contains("huge.png", run.Output);
 
         var kept = LabelFile.ReadLabels(Path.Combine(outDir, "labels.csv"));
         Assert.Equal(["astronaut.jpg", "two.png", "grey.png"], kept.Select(r => r.Name));
@@ -147,11 +149,50 @@ public class FaceTests : IDisposable
             var summary = report.RootElement.GetProperty("summary");
             Assert.Equal(["grey.png"], summary.GetProperty("noFace").EnumerateArray().Select(e => e.GetString()));
             Assert.Equal(["two.png"], summary.GetProperty("multiFace").EnumerateArray().Select(e => e.GetString()));
-            Assert.Equal(2, summary.GetProperty("failures").GetArrayLength());
+            var failures = summary.GetProperty("failures").EnumerateArray().ToDictionary(
+                f => f.GetProperty("name").GetString()!, f => f.GetProperty("problem").GetString()!);
+            Assert.Equal(["cut.jpg", "huge.png", "notes.jpg"], failures.Keys.Order());
+            Assert.Contains("above the limit", failures["huge.png"]); // refused from the header, before any pixel is decoded
         }
 
         var again = Cli.Run("faces", "--labels", labels, "--images", images, "--out", outDir, "--size", "128");
-        Assert.Contains("0 / 5", again.Output); // nothing written again: every picture was already done
+        Assert.Contains("0 / 6", again.Output); // nothing written again: every picture was already done
+    }
+
+    /// <summary>
+    /// A PNG that claims <paramref name="width"/> × <paramref name="height"/> pixels but holds only the first few rows'
+    /// worth of data (a decompression bomb's header: decoding it would need gigabytes).
+    /// </summary>
+    static byte[] HugePngHeader(int width, int height)
+    {
+        var png = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A };
+        void Chunk(string type, byte[] data)
+        {
+            var body = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToList();
+            png.AddRange(BigEndian(data.Length));
+            png.AddRange(body);
+            png.AddRange(BigEndian((int)Crc32(body)));
+        }
+        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), 8, 2, 0, 0, 0]); // 8-bit RGB, deflate, no filter, no interlace
+        using var compressed = new MemoryStream();
+        using (var zlib = new System.IO.Compression.ZLibStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            zlib.Write(new byte[4 * (3 * width + 1)]);
+        Chunk("IDAT", compressed.ToArray());
+        Chunk("IEND", []);
+        return png.ToArray();
+    }
+
+    static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+
+    static uint Crc32(IEnumerable<byte> bytes)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in bytes)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+        }
+        return ~crc;
     }
 
     [Fact]
