@@ -11,8 +11,8 @@ public class FaceOptionSettings : CommandSettings
     public double? Margin { get; init; }
     [CommandOption("--min-face <PX>"), Description("Faces smaller than this (box side, in picture pixels) are reported, not used (default 40).")]
     public int? MinFace { get; init; }
-    [CommandOption("--face-model <NAME>"), Description("full (BlazeFace full range, default: faces near and far) or " +
-        "short (faces filling the picture).")]
+    [CommandOption("--face-model <NAME>"), Description("auto (default: full range, short range for close-ups), full (faces near " +
+        "and far) or short (faces filling the picture).")]
     public FaceModel? FaceModel { get; init; }
     [CommandOption("--no-face <MODE>"), Description("A picture without a usable face: wholeimage (default: use the whole picture) or skip.")]
     public NoFace? NoFace { get; init; }

@@ -28,8 +28,11 @@ public sealed record Face(float X, float Y, float Width, float Height, Point2[] 
     }
 }
 
-/// <summary>Which BlazeFace: short range (front camera, faces filling much of the picture) or full range (faces near and far).</summary>
-public enum FaceModel { Short, Full }
+/// <summary>
+/// Which BlazeFace: short range (front camera, faces filling much of the picture), full range (faces near and far), or
+/// auto: full range, and short range instead when the picture is a close-up (<see cref="FaceCropper"/>).
+/// </summary>
+public enum FaceModel { Auto, Short, Full }
 
 /// <summary>
 /// MediaPipe BlazeFace on ONNX Runtime. The picture is letterboxed into the model's square input (NHWC, values in
@@ -72,6 +75,7 @@ public sealed class FaceDetector : IDisposable
     /// <summary>Opens a detector; one ONNX Runtime thread, since callers detect on several images in parallel.</summary>
     public static FaceDetector Open(FaceModel model = FaceModel.Full, float threshold = DefaultThreshold)
     {
+        if (model == FaceModel.Auto) throw new ArgumentException("a detector runs one model: open Short or Full", nameof(model));
         string path = ModelPath(model);
         if (!File.Exists(path)) throw new VeracityException($"face model not found: {path} (it ships with the build)");
         // Errors only: the converted models carry unused initializers, which ONNX Runtime reports as warnings at every load.

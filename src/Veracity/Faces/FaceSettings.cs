@@ -9,7 +9,7 @@ public enum NoFace { WholeImage, Skip }
 /// </summary>
 public sealed record FaceSettings
 {
-    public FaceModel Model { get; init; } = FaceModel.Full;
+    public FaceModel Model { get; init; } = FaceModel.Auto;
     /// <summary>The crop is the aligned face square enlarged by this factor.</summary>
     public double Margin { get; init; } = 1.3;
     /// <summary>Faces smaller than this (the box's longer side, in the picture's pixels) are reported, not used.</summary>
