@@ -97,7 +97,7 @@ public static class ScoringEndpoints
             double threshold = ThresholdOf(context.Request, detector);
             var decoder = new ImageDecoder(options.MaxPixels);
             var input = Prepare(decoder, detector, faces.Cropper, uploads[0]);
-            var picture = Uploads.Decode(decoder, uploads[0]);
+            var picture = input.Picture ?? Uploads.Decode(decoder, uploads[0]); // on faces, Prepare has decoded it in full already
             int size = detector.Info.ImageSize;
             // Every crop explained (one per face, or the whole picture); the most suspicious is shown.
             var (crop, explanation) = await Task.Run(() => scorer.Exclusive(() => input.Crops.Select(c =>
@@ -160,7 +160,8 @@ public static class ScoringEndpoints
 
     sealed record PreparedCrop(Face? Face, float[] Chw);
 
-    sealed record PreparedImage(string Name, ImageHeader Header, IReadOnlyList<PreparedCrop> Crops);
+    /// <summary>An upload ready for the network; <see cref="Picture"/> is the full-size decode when faces needed one.</summary>
+    sealed record PreparedImage(string Name, ImageHeader Header, IReadOnlyList<PreparedCrop> Crops, RgbImage? Picture = null);
 
     /// <summary>
     /// Header first (its pixel limit is checked before any pixel is decoded), then the network's inputs: the whole
@@ -192,7 +193,7 @@ public static class ScoringEndpoints
         var crops = faces.Crops(picture, faces.Scan(picture), transform.Width, largestOnly: false);
         if (crops.Count == 0)
             throw new UploadProblem("no-face", 422, "No usable face", $"upload '{upload.Name}' has no face of at least {faces.Settings.MinSize} px");
-        return new PreparedImage(upload.Name, header, crops.Select(c => new PreparedCrop(c.Face, Chw(c.Image))).ToList());
+        return new PreparedImage(upload.Name, header, crops.Select(c => new PreparedCrop(c.Face, Chw(c.Image))).ToList(), picture);
     }
 
     /// <summary>The request's threshold (query or form field), else the model's.</summary>

@@ -109,7 +109,7 @@ public static class ServerApp
         bool torch = detector.Engine is Engine.Torch or Engine.TorchBf16;
         var sizes = torch
             ? Enumerable.Range(0, 30).SelectMany(i => new[] { 1 << i, 3 << i >> 1 }).Where(s => s >= 1 && s < options.MaxBatch)
-                .Append(options.MaxBatch).Distinct().Order().ToList()
+                .Append(options.MaxBatch).Order().ToList()
             : [1, options.MaxBatch];
         return new BatchModel(batch => detector.Score(batch, options.Tta), detector.Info.ImageSize, sizes.Distinct().ToList(), torch);
     }

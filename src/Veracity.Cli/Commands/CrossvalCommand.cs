@@ -52,9 +52,9 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         if (config.Faces is { } faces)
         {
             // Faces are cut once for every fold.
-            string dir = Path.Combine(options.OutDir, "faces");
-            var summary = FacesCommand.Cut(options.Labels, options.Images, dir, faces, config.ImageSize);
-            options = options with { Labels = summary.LabelFile, Images = Faces.FaceDataset.CropFolder(options.Images, dir) };
+            var (labels, images) = FacesCommand.CutForTraining(options.Labels, options.Images, Path.Combine(options.OutDir, "faces"), faces,
+                config.ImageSize);
+            options = options with { Labels = labels, Images = images };
         }
         var folds = CrossValidation.Plan(options);
         int largest = folds.Max(f => f.Train.Count);

@@ -28,6 +28,10 @@ public sealed class FacesCommand : Command<FacesCommand.Settings>
         return summary.Failures.Count > 0 ? 1 : 0;
     }
 
+    /// <summary>Cuts the faces of a labelled folder into <paramref name="outDir"/>: the label file and image folder to train on.</summary>
+    internal static (string Labels, string Images) CutForTraining(string labels, string images, string outDir, FaceSettings faces, int size) =>
+        (Cut(labels, images, outDir, faces, size).LabelFile, FaceDataset.CropFolder(images, outDir));
+
     /// <summary>Runs <see cref="FaceDataset"/> with a progress bar and prints what a person should know about the result.</summary>
     internal static FacesSummary Cut(string labels, string images, string outDir, FaceSettings faces, int size)
     {

@@ -84,12 +84,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     /// </summary>
     internal static TrainData OnFaces(TrainData data, Faces.FaceSettings faces, int size, string runDir)
     {
-        (string Labels, string Images) Cut(string labels, string images, string part)
-        {
-            string dir = Path.Combine(runDir, "faces", part);
-            var summary = FacesCommand.Cut(labels, images, dir, faces, size);
-            return (summary.LabelFile, Faces.FaceDataset.CropFolder(images, dir));
-        }
+        (string Labels, string Images) Cut(string labels, string images, string part) =>
+            FacesCommand.CutForTraining(labels, images, Path.Combine(runDir, "faces", part), faces, size);
         var train = Cut(data.TrainLabels, data.TrainImages, "train");
         var val = data.ValLabels is null ? ((string, string)?)null : Cut(data.ValLabels, data.ValImages!, "val");
         return data with { TrainLabels = train.Labels, TrainImages = train.Images, ValLabels = val?.Item1, ValImages = val?.Item2 };

@@ -21,11 +21,6 @@ public static class Heatmap
         return result;
     }
 
-    /// <summary>The picture with the map stretched over all of it, as a PNG of the picture's size.</summary>
-    public static byte[] OverlayPng(RgbImage picture, float[] evidence, int mapWidth, int mapHeight) =>
-        OverlayPng(picture, evidence, mapWidth, mapHeight,
-            SKMatrix.CreateScale((float)picture.Width / mapWidth, (float)picture.Height / mapHeight));
-
     /// <summary>
     /// The picture with the map drawn through <paramref name="cellsToPicture"/> (map cell units to picture pixels:
     /// for a face, the crop's placement in the picture), as a PNG of the picture's size.

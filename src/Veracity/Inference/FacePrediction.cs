@@ -63,9 +63,10 @@ public static class FacePrediction
                 for (int i = 0; i < batch.Count; i++) probabilities[first + i] = scores[i];
             }
 
+            var byPicture = all.Select((cut, i) => (cut, p: probabilities[i])).ToLookup(x => x.cut.Image);
             for (int k = 0; k < count; k++)
             {
-                var faces = all.Select((cut, i) => (cut, p: probabilities[i])).Where(x => x.cut.Image == start + k).ToList();
+                var faces = byPicture[start + k].ToList();
                 var scored = faces.Where(x => x.cut.Crop.Face is not null)
                     .Select(x => new ScoredFace(x.cut.Crop.Face!.X, x.cut.Crop.Face.Y, x.cut.Crop.Face.Width, x.cut.Crop.Face.Height,
                         x.cut.Crop.Face.Score, x.p)).ToList();
