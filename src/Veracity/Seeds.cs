@@ -12,7 +12,8 @@ public static class Seeds
     /// </summary>
     public static class Salt
     {
-        public const long Shuffle = -1, BatchMixing = -2, ValidationSplit = -3, BalancedSources = -4, CrossValidationSplit = -5;
+        public const long Shuffle = -1, BatchMixing = -2, ValidationSplit = -3, BalancedSources = -4, CrossValidationSplit = -5,
+            ManipulatedReals = -6;
         /// <summary>The synthetic set's stratified validation split (placed before the class, not after the epoch).</summary>
         public const long SynthSplit = -1;
     }

@@ -7,7 +7,7 @@ namespace Veracity.Tests;
 
 public class SynthTests
 {
-    static Dictionary<string, string> Hashes(string root) =>
+    internal static Dictionary<string, string> Hashes(string root) =>
         Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
             .ToDictionary(f => Path.GetRelativePath(root, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 
@@ -73,5 +73,53 @@ public class SynthTests
         Manipulations.Apply(kind, fake, new Random(4));
         int changed = real.Pixels.Zip(fake.Pixels).Count(p => Math.Abs(p.First - p.Second) > 2);
         Assert.True(changed > 64 * 64 * 3 / 50, $"{kind} changed only {changed} values");
+    }
+}
+
+public class ManipulatedRealsTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
+{
+    FromRealsOptions Options(string outDir, int seed = 3) =>
+        new(data.TrainLabels, data.TrainImages, outDir, [Manipulations.Splice, Manipulations.Resample], PerKind: 4, Seed: seed, Quality: 85);
+
+    [Fact]
+    public void Copies_the_set_and_adds_each_kind_as_its_own_source_made_from_its_reals()
+    {
+        using var dir = new TempDir();
+        var counts = ManipulatedReals.Generate(Options(dir.Path));
+        var input = LabelFile.ReadLabels(data.TrainLabels);
+        var rows = LabelFile.ReadLabels(Path.Combine(dir.Path, ManipulatedReals.LabelFile));
+
+        Assert.Equal(input.Count + 8, rows.Count);
+        Assert.Equal((4, 4), (counts["own-splice"], counts["own-resample"]));
+        Assert.Equal(input.Select(r => (r.Name, r.Target, r.Source)), rows.Take(input.Count).Select(r => (r.Name, r.Target, r.Source)));
+        var decoder = new ImageDecoder();
+        foreach (var made in rows.Skip(input.Count))
+        {
+            Assert.Equal(1, made.Target);
+            string original = made.Name[(made.Name.IndexOf('/') + 1)..];
+            Assert.Contains(input, r => r.Target == 0 && r.Name == original); // each fake comes from a real of the set
+            var picture = decoder.Decode(Path.Combine(dir.Path, "images", made.Name));
+            var real = decoder.Decode(Path.Combine(dir.Path, "images", original));
+            Assert.Equal((real.Width, real.Height), (picture.Width, picture.Height));
+            Assert.NotEqual(real.Pixels, picture.Pixels);
+        }
+        // Every written picture, the copied ones too, is re-encoded: none is the input's file byte for byte.
+        Assert.All(input, r => Assert.NotEqual(File.ReadAllBytes(Path.Combine(data.TrainImages, r.Name)),
+            File.ReadAllBytes(Path.Combine(dir.Path, "images", r.Name))));
+    }
+
+    [Fact]
+    public void Same_seed_gives_identical_files_and_impossible_requests_are_refused()
+    {
+        using var a = new TempDir();
+        using var b = new TempDir();
+        ManipulatedReals.Generate(Options(a.Path));
+        ManipulatedReals.Generate(Options(b.Path));
+        Assert.Equal(SynthTests.Hashes(a.Path), SynthTests.Hashes(b.Path));
+
+        using var c = new TempDir();
+        var tooMany = Assert.Throws<VeracityException>(() => ManipulatedReals.Generate(Options(c.Path) with { PerKind = 1000 }));
+        Assert.Contains("more than the", tooMany.Message);
+        Assert.Throws<VeracityException>(() => ManipulatedReals.Generate(Options(c.Path) with { Kinds = ["blur"] }));
     }
 }

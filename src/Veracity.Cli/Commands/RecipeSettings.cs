@@ -43,6 +43,18 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--random-resized-crop <MIN_SCALE>")] public double? RandomResizedCrop { get; init; }
     [CommandOption("--blur <P>")] public double? Blur { get; init; }
     [CommandOption("--jpeg <P>")] public double? Jpeg { get; init; }
+    [CommandOption("--down-up <P>"), Description("Probability of scaling down to 40-90% and back, with random filters.")]
+    public double? DownUp { get; init; }
+    [CommandOption("--noise <P>"), Description("Probability of Gaussian noise (sigma 1-8 grey levels).")] public double? Noise { get; init; }
+    [CommandOption("--erasing <P>"), Description("Probability of filling a random rectangle with random pixels.")]
+    public double? Erasing { get; init; }
+    [CommandOption("--input <KIND>"), Description("rgb, or npr: the network sees neighbouring-pixel residuals x - up(down(x)).")]
+    public ModelInput? Input { get; init; }
+    [CommandOption("--freeze <STAGE>"), Description("Freeze the trunk up to and including: none, stem, layer1, layer2, layer3 or layer4 " +
+        "(the whole trunk: a linear probe).")]
+    public FrozenStages? Freeze { get; init; }
+    [CommandOption("--ema <DECAY>"), Description("Validate, keep and score an exponential moving average of the weights (e.g. 0.999).")]
+    public double? Ema { get; init; }
     [CommandOption("--mixup <ALPHA>")] public double? Mixup { get; init; }
     [CommandOption("--cutmix <ALPHA>")] public double? Cutmix { get; init; }
     [CommandOption("--balance-sources"), Description("Each epoch draws every source of a class equally often.")]
@@ -62,7 +74,9 @@ public class RecipeSettings : FaceOptionSettings
             Workers = Workers ?? c.Workers, LogEvery = LogEvery ?? c.LogEvery, Precision = Precision ?? c.Precision,
             SelectBy = SelectBy ?? c.SelectBy, RotationDegrees = Rotation ?? c.RotationDegrees, ColorJitter = ColorJitter ?? c.ColorJitter,
             RandomResizedCropMinScale = RandomResizedCrop ?? c.RandomResizedCropMinScale, BlurProbability = Blur ?? c.BlurProbability,
-            JpegProbability = Jpeg ?? c.JpegProbability, MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
+            JpegProbability = Jpeg ?? c.JpegProbability, DownUpProbability = DownUp ?? c.DownUpProbability,
+            NoiseProbability = Noise ?? c.NoiseProbability, ErasingProbability = Erasing ?? c.ErasingProbability,
+            Input = Input ?? c.Input, Freeze = Freeze ?? c.Freeze, EmaDecay = Ema ?? c.EmaDecay, MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
             BalanceSources = BalanceSources || c.BalanceSources,
             Faces = Faces ? FaceSettings() : c.Faces,
         };
@@ -74,6 +88,12 @@ public class RecipeSettings : FaceOptionSettings
         nameof(TrainConfig.LearningRate) => "--lr",
         nameof(TrainConfig.WarmupEpochs) => "--warmup",
         nameof(TrainConfig.RandomResizedCropMinScale) => "--random-resized-crop",
+        nameof(TrainConfig.EmaDecay) => "--ema",
+        nameof(TrainConfig.DownUpProbability) => "--down-up",
+        nameof(TrainConfig.NoiseProbability) => "--noise",
+        nameof(TrainConfig.ErasingProbability) => "--erasing",
+        nameof(TrainConfig.BlurProbability) => "--blur",
+        nameof(TrainConfig.JpegProbability) => "--jpeg",
         _ => "--" + string.Concat(setting.Select((c, i) =>
             char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())),
     };
@@ -85,6 +105,6 @@ public class RecipeSettings : FaceOptionSettings
     /// <summary>Whether any recipe option was given (a resumed run refuses them).</summary>
     protected bool SetsRecipe =>
         new object?[] { Model, Epochs, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
-            Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix }.Any(v => v is not null)
+            Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing, Input, Freeze, Ema }.Any(v => v is not null)
         || NoPretrained || BalanceSources || Preset != TrainConfig.DefaultPreset.Preset;
 }

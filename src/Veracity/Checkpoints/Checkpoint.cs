@@ -15,7 +15,9 @@ public static class Checkpoint
     static readonly byte[] Magic = "VERACITY-CKPT\n"u8.ToArray();
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    public static void Save(string path, CheckpointInfo info, nn.Module model, TorchSharp.Modules.OptimizerHelper? optimizer = null) =>
+    /// <param name="average">The weight average a resumed run continues (<see cref="TrainConfig.EmaDecay"/>), after the optimiser state.</param>
+    public static void Save(string path, CheckpointInfo info, nn.Module model, TorchSharp.Modules.OptimizerHelper? optimizer = null,
+        nn.Module? average = null) =>
         AtomicFile.Write(path, stream =>
         {
             using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
@@ -24,6 +26,9 @@ public static class Checkpoint
             model.save(writer);
             writer.Write(optimizer is not null);
             optimizer?.save_state_dict(writer);
+            if (average is null) return;
+            writer.Write(true);
+            average.save(writer);
         });
 
     /// <summary>Reads only the description (fast; no weights are built).</summary>
@@ -33,13 +38,16 @@ public static class Checkpoint
         return ReadInfo(reader, path);
     }
 
-    /// <summary>Builds the model the checkpoint describes and loads its weights; restores the optimiser when given.</summary>
+    /// <summary>
+    /// Builds the model the checkpoint describes and loads its weights; restores the optimiser when given, and the
+    /// weight average into <paramref name="average"/> when given.
+    /// </summary>
     public static (CheckpointInfo Info, nn.Module<Tensor, Tensor> Model) Load(string path,
-        Func<nn.Module<Tensor, Tensor>, TorchSharp.Modules.OptimizerHelper>? optimizerFor = null)
+        Func<nn.Module<Tensor, Tensor>, TorchSharp.Modules.OptimizerHelper>? optimizerFor = null, nn.Module? average = null)
     {
         using var reader = Open(path);
         var info = ReadInfo(reader, path);
-        var model = Backbones.Create(info.Backbone, pretrained: false);
+        var model = Backbones.Create(info.Backbone, pretrained: false, input: info.Config.Input, freeze: info.Config.Freeze);
         try
         {
             try
@@ -55,6 +63,12 @@ public static class Checkpoint
                 if (!reader.ReadBoolean())
                     throw new VeracityException($"{path}: holds no optimiser state, so training cannot resume from it");
                 optimizerFor(model).load_state_dict(reader);
+            }
+            if (average is not null)
+            {
+                if (reader.BaseStream.Position == reader.BaseStream.Length || !reader.ReadBoolean())
+                    throw new VeracityException($"{path}: holds no weight average, so training cannot resume from it");
+                average.load(reader, strict: true);
             }
             return (info, model);
         }

@@ -37,6 +37,15 @@ public sealed record TrainConfig
     public Faces.FaceSettings? Faces { get; init; }
     /// <summary>Each epoch draws every source of a class equally often (<see cref="Data.Sources.BalancedOrder"/>).</summary>
     public bool BalanceSources { get; init; }
+    /// <summary>What the network sees: the pixels, or their neighbouring-pixel residuals (<see cref="ModelInput.Npr"/>).</summary>
+    public ModelInput Input { get; init; } = ModelInput.Rgb;
+    /// <summary>The trunk is frozen up to and including this stage (weights and batch-norm statistics); the rest trains.</summary>
+    public FrozenStages Freeze { get; init; } = FrozenStages.None;
+    /// <summary>
+    /// Validation, best.ckpt and scoring use an exponential moving average of the weights with this decay per step
+    /// (0 = off, the weights as trained).
+    /// </summary>
+    public double EmaDecay { get; init; }
 
     // Augmentations (each off when 0 / false).
     public bool HorizontalFlip { get; init; } = true;
@@ -47,6 +56,9 @@ public sealed record TrainConfig
     public double RandomResizedCropMinScale { get; init; }
     public double BlurProbability { get; init; }
     public double JpegProbability { get; init; }
+    public double DownUpProbability { get; init; }
+    public double NoiseProbability { get; init; }
+    public double ErasingProbability { get; init; }
     public double MixupAlpha { get; init; }
     public double CutmixAlpha { get; init; }
 
@@ -60,7 +72,10 @@ public sealed record TrainConfig
         if (RotationDegrees > 0) list.Add(new RandomRotation(RotationDegrees));
         if (ColorJitter > 0) list.Add(new ColorJitter(ColorJitter));
         if (BlurProbability > 0) list.Add(new RandomGaussianBlur(BlurProbability));
+        if (DownUpProbability > 0) list.Add(new RandomDownUp(DownUpProbability));
+        if (NoiseProbability > 0) list.Add(new RandomNoise(NoiseProbability));
         if (JpegProbability > 0) list.Add(new RandomJpeg(JpegProbability));
+        if (ErasingProbability > 0) list.Add(new RandomErasing(ErasingProbability));
         return list;
     }
 
@@ -116,8 +131,19 @@ public sealed record TrainConfig
             $"{string.Join(", ", Backbones.All.Where(b => b.SupportsBFloat16).Select(b => b.Name))}");
         Require(Limit is null or >= 1, nameof(Limit), "must be at least 1");
         Require(StepSize >= 1, nameof(StepSize), "must be at least 1");
+        Require(Input == ModelInput.Rgb || spec.HasStages, nameof(Input), $"{Input} needs a backbone with stages ({StagedBackbones()})");
+        Require(Freeze == FrozenStages.None || spec.HasStages, nameof(Freeze), $"freezing needs a backbone with stages ({StagedBackbones()})");
+        Require(Enum.IsDefined(Input), nameof(Input), "must be rgb or npr");
+        Require(Enum.IsDefined(Freeze), nameof(Freeze), $"must be one of {string.Join(", ", Enum.GetNames<FrozenStages>())}");
+        Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), "must be at least 0 and below 1");
+        foreach (var (name, p) in new[] { (nameof(BlurProbability), BlurProbability), (nameof(JpegProbability), JpegProbability),
+                     (nameof(DownUpProbability), DownUpProbability), (nameof(NoiseProbability), NoiseProbability),
+                     (nameof(ErasingProbability), ErasingProbability) })
+            Require(p is >= 0 and <= 1, name, "is a probability: between 0 and 1");
         Require(WarmupEpochs >= 0 && WarmupEpochs < Epochs, nameof(WarmupEpochs), "must be at least 0 and less than the epochs");
     }
+
+    static string StagedBackbones() => string.Join(", ", Backbones.All.Where(b => b.HasStages).Select(b => b.Name));
 
     /// <summary>The learning rate for a step: a pure function of progress, so a resumed run follows the same schedule.</summary>
     public double LearningRateAt(int epoch, int batch, int batchesPerEpoch)

@@ -98,3 +98,62 @@ public sealed record RandomJpeg(double P) : IImageTransform
         SkiaPixels.JpegRoundTrip(image, rng.Next(30, 96)).Pixels.CopyTo(image.Pixels, 0);
     }
 }
+
+/// <summary>
+/// With probability <see cref="P"/>, scales the image down to 40–90% and back up, each way with a randomly chosen
+/// filter (nearest, linear, cubic): generators and platforms resample differently, and a detector should not key on
+/// one resampling trace.
+/// </summary>
+public sealed record RandomDownUp(double P) : IImageTransform
+{
+    static readonly SKSamplingOptions[] Filters =
+    [
+        new(SKFilterMode.Nearest), new(SKFilterMode.Linear), new(SKCubicResampler.CatmullRom), new(SKCubicResampler.Mitchell),
+    ];
+
+    public void Apply(RgbImage image, Random rng)
+    {
+        if (rng.NextDouble() >= P) return;
+        double scale = 0.4 + rng.NextDouble() * 0.5;
+        int w = Math.Max(8, (int)Math.Round(image.Width * scale)), h = Math.Max(8, (int)Math.Round(image.Height * scale));
+        using var bitmap = SkiaPixels.ToBitmap(image);
+        using var small = bitmap.Resize(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque), Filters[rng.Next(Filters.Length)]);
+        using var back = small.Resize(bitmap.Info, Filters[rng.Next(Filters.Length)]);
+        SkiaPixels.ToRgb(back).Pixels.CopyTo(image.Pixels, 0);
+    }
+}
+
+/// <summary>With probability <see cref="P"/>, adds Gaussian noise of σ 1–8 grey levels (sensor noise, or its absence in generated faces).</summary>
+public sealed record RandomNoise(double P) : IImageTransform
+{
+    public void Apply(RgbImage image, Random rng)
+    {
+        if (rng.NextDouble() >= P) return;
+        double sigma = 1 + rng.NextDouble() * 7;
+        var p = image.Pixels;
+        for (int i = 0; i < p.Length; i++)
+        {
+            // Box–Muller: one normal draw per channel value.
+            double normal = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            p[i] = (byte)Math.Clamp(Math.Round(p[i] + sigma * normal), 0, 255);
+        }
+    }
+}
+
+/// <summary>
+/// With probability <see cref="P"/>, fills a random rectangle of 2–25% of the area with random grey levels
+/// (random erasing): the detector cannot rest its verdict on one region, such as a seam or the background.
+/// </summary>
+public sealed record RandomErasing(double P) : IImageTransform
+{
+    public void Apply(RgbImage image, Random rng)
+    {
+        if (rng.NextDouble() >= P) return;
+        double area = 0.02 + rng.NextDouble() * 0.23, aspect = Math.Exp(Math.Log(0.3) + rng.NextDouble() * Math.Log(1 / 0.09));
+        int w = Math.Clamp((int)Math.Round(image.Width * Math.Sqrt(area * aspect)), 1, image.Width);
+        int h = Math.Clamp((int)Math.Round(image.Height * Math.Sqrt(area / aspect)), 1, image.Height);
+        int x0 = rng.Next(image.Width - w + 1), y0 = rng.Next(image.Height - h + 1);
+        for (int y = y0; y < y0 + h; y++)
+            rng.NextBytes(image.Pixels.AsSpan((y * image.Width + x0) * 3, w * 3));
+    }
+}

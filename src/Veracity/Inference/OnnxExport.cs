@@ -25,7 +25,7 @@ public static class OnnxExport
                 $"ONNX export supports {string.Join(", ", Backbones.All.Where(b => b.OnnxExportable).Select(b => b.Name))}, not '{info.Backbone}'");
         var graph = new GraphBuilder();
         using var _ = no_grad();
-        string x = graph.ConvBn(InputName, resnet.conv1, resnet.bn1, stride: 2, pad: 3);
+        string x = graph.ConvBn(resnet.Input == ModelInput.Npr ? graph.NeighbouringPixelResiduals(InputName) : InputName, resnet.conv1, resnet.bn1, stride: 2, pad: 3);
         x = graph.Node("Relu", [x]);
         x = graph.Node("MaxPool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
         foreach (var block in resnet.Blocks)
@@ -90,6 +90,19 @@ public static class OnnxExport
             long k = conv.weight!.shape[2];
             return Node("Conv", [input, Initializer(weight), Initializer(bias)],
                 Ints("kernel_shape", k, k), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad));
+        }
+
+        /// <summary>
+        /// x − up(down(x)) as <see cref="ResNet"/> computes it: a per-channel 1×1 convolution of stride 2 takes every
+        /// second pixel, a per-channel 2×2 transposed convolution of stride 2 repeats it over its cell.
+        /// </summary>
+        public string NeighbouringPixelResiduals(string input)
+        {
+            using var pick = ones(3, 1, 1, 1);
+            using var repeat = ones(3, 1, 2, 2);
+            string down = Node("Conv", [input, Initializer(pick)], Int("group", 3), Ints("kernel_shape", 1, 1), Ints("strides", 2, 2));
+            string up = Node("ConvTranspose", [down, Initializer(repeat)], Int("group", 3), Ints("kernel_shape", 2, 2), Ints("strides", 2, 2));
+            return Node("Sub", [input, up]);
         }
 
         public string Initializer(Tensor value)

@@ -9,6 +9,7 @@ namespace Veracity.Models;
 /// callers ask the entry, never the backbone's name or type.
 /// </summary>
 /// <param name="SupportsBFloat16">Its trunk can run in bfloat16 with float32 weights (<see cref="ResNet.BFloat16"/>).</param>
+/// <param name="HasStages">It is a <see cref="ResNet"/>: its input can be <see cref="ModelInput.Npr"/> and its stages frozen.</param>
 /// <param name="OnnxExportable">Inference.OnnxExport can write it as an ONNX graph.</param>
 /// <param name="FollowsScalarRule">
 /// Every number its modules pass to libtorch outlives the call (<see cref="Scalars"/>). False for the TorchVision
@@ -16,7 +17,7 @@ namespace Veracity.Models;
 /// </param>
 public sealed record BackboneSpec(string Name, string Summary, Normalize Normalize, int DefaultImageSize,
     string Weights, bool Pretrained, Func<bool, nn.Module<Tensor, Tensor>> Build,
-    bool SupportsBFloat16 = false, bool OnnxExportable = false, bool FollowsScalarRule = false)
+    bool SupportsBFloat16 = false, bool HasStages = false, bool OnnxExportable = false, bool FollowsScalarRule = false)
 {
     /// <summary>The concrete type for a run: auto becomes bfloat16 where this backbone supports it and the CPU has native bfloat16.</summary>
     public Precision Resolve(Precision requested) => requested switch
@@ -40,7 +41,7 @@ public static class Backbones
                 var model = new ResNet(CntkResNetImport.Blocks, Classes);
                 if (pretrained) CntkResNetImport.Load(model);
                 return model;
-            }, SupportsBFloat16: true, OnnxExportable: true, FollowsScalarRule: true),
+            }, SupportsBFloat16: true, HasStages: true, OnnxExportable: true, FollowsScalarRule: true),
         new("resnet50", "TorchVision ResNet-50 with a 2-class head",
             Normalize.ImageNet, 256, "none: random initialisation", false,
             _ => TorchSharp.torchvision.models.resnet50(num_classes: Classes)),
@@ -61,9 +62,20 @@ public static class Backbones
     /// weights it does not load (the head, or all of them) are drawn with the global generator seeded to
     /// <paramref name="seed"/>, with no other thread drawing meanwhile (<see cref="TorchRandom"/>).
     /// </summary>
-    public static nn.Module<Tensor, Tensor> Create(string name, bool pretrained = true, int seed = 0)
+    /// <remarks><paramref name="input"/> and <paramref name="freeze"/> other than the defaults need a backbone with stages.</remarks>
+    public static nn.Module<Tensor, Tensor> Create(string name, bool pretrained = true, int seed = 0, ModelInput input = ModelInput.Rgb,
+        FrozenStages freeze = FrozenStages.None)
     {
         var spec = Get(name);
-        return TorchRandom.Seeded(seed, () => spec.Build(pretrained && spec.Pretrained));
+        var model = TorchRandom.Seeded(seed, () => spec.Build(pretrained && spec.Pretrained));
+        if (input == ModelInput.Rgb && freeze == FrozenStages.None) return model;
+        if (model is not ResNet resnet)
+        {
+            model.Dispose();
+            throw new VeracityException($"'{name}' has no stages: its input cannot be {input} nor its stages frozen");
+        }
+        resnet.Input = input;
+        resnet.Freeze(freeze);
+        return resnet;
     }
 }

@@ -98,6 +98,36 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// </summary>
     public bool BFloat16 { get; set; }
 
+    /// <summary>What the first convolution sees (<see cref="ModelInput"/>); the weights are the same either way.</summary>
+    public ModelInput Input { get; set; } = ModelInput.Rgb;
+
+    /// <summary>
+    /// Freezes the stem and the stages up to and including <paramref name="through"/>: their parameters stop
+    /// asking for gradients (so the optimiser is given only the rest, and backward stops early) and their batch
+    /// norms keep the loaded statistics in training mode too.
+    /// </summary>
+    public void Freeze(FrozenStages through)
+    {
+        frozen = FrozenModules(through).ToList();
+        foreach (var parameter in frozen.SelectMany(m => m.parameters())) parameter.requires_grad = false;
+        train(training);
+    }
+
+    List<Module> frozen = [];
+
+    IEnumerable<Module> FrozenModules(FrozenStages through)
+    {
+        if (through >= FrozenStages.Stem) { yield return conv1; yield return bn1; }
+        Module[] stages = [layer1, layer2, layer3, layer4];
+        for (int i = 0; i < stages.Length && through >= FrozenStages.Layer1 + i; i++) yield return stages[i];
+    }
+
+    public override void train(bool on = true)
+    {
+        base.train(on);
+        if (on) foreach (var module in frozen) module.eval();
+    }
+
     /// <param name="blocks">Blocks per stage: [2,2,2,2] is torchvision's ResNet-18, [2,2,2,3] the CNTK one.</param>
     public ResNet(IReadOnlyList<int> blocks, long classes) : base(nameof(ResNet))
     {
@@ -161,7 +191,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <summary>The last stage's activations, N×512×h×w, float32 (channels-last in memory).</summary>
     Tensor LastStage(Tensor x)
     {
-        using var cast = BFloat16 ? x.to(ScalarType.BFloat16) : x.alias();
+        using var input = Input == ModelInput.Npr ? NeighbouringPixelResiduals(x) : x.alias();
+        using var cast = BFloat16 ? input.to(ScalarType.BFloat16) : input.alias();
         using var channelsLast = ConvolutionCheck.Layout(cast, ConvLayout.ChannelsLast);
         using var c1 = BasicBlock.Convolve(conv1, channelsLast);
         using var r1 = BasicBlock.BatchNorm(bn1, c1).relu_();
@@ -172,6 +203,14 @@ public sealed class ResNet : Module<Tensor, Tensor>
         var s4 = layer4.call(s3);
         if (!BFloat16) return s4;
         using (s4) return s4.to(ScalarType.Float32);
+    }
+
+    /// <summary>x − up(down(x)) with 2× nearest down- and upsampling: each 2×2 cell minus its top-left pixel.</summary>
+    static Tensor NeighbouringPixelResiduals(Tensor x)
+    {
+        using var down = x[TensorIndex.Ellipsis, TensorIndex.Slice(null, null, 2), TensorIndex.Slice(null, null, 2)];
+        using var up = down.repeat_interleave(2, 2, x.shape[2]).repeat_interleave(2, 3, x.shape[3]);
+        return x - up;
     }
 
     /// <summary>Every distinct convolution shape a batch of <paramref name="batch"/> images of <paramref name="size"/> px meets, in order.</summary>

@@ -28,8 +28,11 @@ public static class Manipulations
         _ => throw new ArgumentException($"unknown manipulation '{kind}'"),
     };
 
-    /// <summary>Applies <paramref name="kind"/> to <paramref name="image"/> in place.</summary>
-    public static void Apply(string kind, RgbImage image, Random rng)
+    /// <summary>
+    /// Applies <paramref name="kind"/> to <paramref name="image"/> in place. A splice pastes from
+    /// <paramref name="donor"/> (of the image's size) when given, else from a painted scene.
+    /// </summary>
+    public static void Apply(string kind, RgbImage image, Random rng, RgbImage? donor = null)
     {
         if (kind == DoubleJpeg)
         {
@@ -39,7 +42,8 @@ public static class Manipulations
         var region = Region.Random(image.Width, image.Height, rng);
         RgbImage replacement = kind switch
         {
-            Splice => GeneratedDonor(image.Width, rng),
+            // A donor picture is softened as a swapped face usually arrives: rendered smaller and scaled up.
+            Splice => donor is null ? GeneratedDonor(image.Width, rng) : Rescaled(donor, 0.5 + rng.NextDouble() * 0.25),
             Resample => Rescaled(image, 0.35 + rng.NextDouble() * 0.4),
             Checkerboard => CheckerboardUpsampled(image, 0.06 + rng.NextDouble() * 0.1),
             Colour => ColourShifted(image, rng),

@@ -58,17 +58,21 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
 
         OptimizerHelper? optimizer = null;
         nn.Module<Tensor, Tensor>? model = null;
+        using var average = config.EmaDecay > 0 ? WeightAverage.For(config) : null;
         try // the model and optimiser are freed however the run ends, a failed resume included
         {
             if (resumeFrom is null)
             {
-                model = Backbones.Create(config.Model, config.Pretrained, config.Seed);
+                model = Backbones.Create(config.Model, config.Pretrained, config.Seed, config.Input, config.Freeze);
                 optimizer = MakeOptimizer(model);
+                average?.CopyFrom(model);
             }
             else
             {
-                (_, model) = Checkpoint.Load(Path.Combine(runDir, LastFile), m => optimizer = MakeOptimizer(m));
+                (_, model) = Checkpoint.Load(Path.Combine(runDir, LastFile), m => optimizer = MakeOptimizer(m), average?.Model);
             }
+            // What is validated, kept as best.ckpt and scored: the weight average when there is one.
+            var evaluated = average?.Model ?? model;
             if (optimizer is null) throw new InvalidOperationException("no optimiser was made for the model");
             if (model is ResNet resnet) resnet.BFloat16 = config.Precision == Precision.BFloat16;
 
@@ -104,6 +108,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                         lr = config.LearningRateAt(epoch, batchIndex, train.BatchCount);
                         foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                         var (loss, correct) = Step(model, optimizer, batch, epoch, batchIndex);
+                        average?.Update(model, (long)epoch * train.BatchCount + batchIndex);
                         if (!double.IsFinite(loss)) throw new TrainingDivergedException(epoch, batchIndex, lr, loss);
                         progress = new EpochProgress(progress.LossSum + loss * batch.Size, progress.Correct + correct, progress.Seen + batch.Size);
                         imagesThisRun += batch.Size;
@@ -115,14 +120,14 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                     batchIndex++;
                     if (stop.IsCancellationRequested && batchIndex < train.BatchCount)
                     {
-                        Save(LastFile, model, optimizer, epoch, batchIndex, progress, best, history.LastOrDefault());
+                        Save(LastFile, model, optimizer, epoch, batchIndex, progress, best, history.LastOrDefault(), average);
                         Line($"Stopped at epoch {epoch}, batch {batchIndex}; {runDir} can be resumed");
                         return new TrainResult(TrainOutcome.Interrupted, runDir, history, best);
                     }
                 }
 
                 double imagesPerSecond = imagesThisRun / clock.Elapsed.TotalSeconds;
-                var metrics = Validate(model, val, epoch);
+                var metrics = Validate(evaluated, val, epoch);
                 foreach (var fallback in ConvolutionCheck.Failures.Skip(reportedFallbacks))
                     Line($"Note: {fallback}; that convolution runs on a slower, correct path instead");
                 reportedFallbacks = ConvolutionCheck.Failures.Count;
@@ -137,10 +142,10 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 if (best is null || score > best)
                 {
                     best = score;
-                    Save(BestFile, model, null, epoch + 1, 0, null, best, row);
+                    Save(BestFile, evaluated, null, epoch + 1, 0, null, best, row);
                     Line($"   new best {config.SelectBy.ToString().ToLowerInvariant()} {score:F4}: saved {BestFile}");
                 }
-                Save(LastFile, model, optimizer, epoch + 1, 0, null, best, row);
+                Save(LastFile, model, optimizer, epoch + 1, 0, null, best, row, average);
                 if (stop.IsCancellationRequested && epoch + 1 < config.Epochs)
                 {
                     Line($"Stopped after epoch {epoch}; {runDir} can be resumed");
@@ -190,7 +195,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     }
 
     void Save(string file, nn.Module model, OptimizerHelper? optimizer, int epoch, int nextBatch, EpochProgress? progress, double? best,
-        EpochMetrics? metrics)
+        EpochMetrics? metrics, WeightAverage? average = null)
     {
         var spec = Backbones.Get(config.Model);
         Checkpoint.Save(Path.Combine(runDir, file), new CheckpointInfo
@@ -199,11 +204,11 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
             InitialWeights = config.Pretrained && spec.Pretrained ? spec.Weights : "none: random initialisation",
             Config = config, Data = data, Epoch = epoch, NextBatch = nextBatch, Progress = progress, BestScore = best,
             Metrics = metrics, Threshold = metrics?.EerThreshold ?? BinaryMetrics.DecisionThreshold,
-        }, model, optimizer);
+        }, model, optimizer, average?.Model);
     }
 
     OptimizerHelper MakeOptimizer(nn.Module<Tensor, Tensor> model) =>
-        Optimizers.Create(config.Optimizer, model.parameters(), config.LearningRate, config.WeightDecay);
+        Optimizers.Create(config.Optimizer, model.parameters().Where(p => p.requires_grad), config.LearningRate, config.WeightDecay);
 
     (IReadOnlyList<LabelRow> Train, IReadOnlyList<LabelRow> Val) LoadRows()
     {

@@ -1,0 +1,30 @@
+using System.Text.Json.Serialization;
+
+namespace Veracity.Models;
+
+/// <summary>What a staged backbone's first convolution sees.</summary>
+[JsonConverter(typeof(LowerCaseEnumConverter<ModelInput>))]
+public enum ModelInput
+{
+    /// <summary>The normalised pixels.</summary>
+    Rgb,
+    /// <summary>
+    /// Neighbouring-pixel residuals, x − up(down(x)) with 2× nearest sampling (NPR, Tan et al., CVPR 2024): what is
+    /// left is the local correlation that generators' upsampling leaves behind, not the face's content.
+    /// </summary>
+    Npr,
+}
+
+/// <summary>How much of a staged backbone's trunk is frozen (its weights and batch-norm statistics kept as loaded).</summary>
+[JsonConverter(typeof(LowerCaseEnumConverter<FrozenStages>))]
+public enum FrozenStages
+{
+    None,
+    /// <summary>The first convolution and its batch norm.</summary>
+    Stem,
+    Layer1,
+    Layer2,
+    Layer3,
+    /// <summary>The whole trunk: only the classifier trains (a linear probe).</summary>
+    Layer4,
+}

@@ -1,0 +1,117 @@
+using Veracity.Checkpoints;
+using Veracity.Data;
+using Veracity.Imaging;
+using Veracity.Inference;
+using Veracity.Models;
+using Veracity.Training;
+using static TorchSharp.torch;
+
+namespace Veracity.Tests;
+
+/// <summary>The recipe's levers for unseen generators: residual input, frozen stages, weight averaging, augmentations.</summary>
+public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
+{
+    static TrainConfig Tiny => TrainConfig.DefaultPreset with
+    {
+        Pretrained = false, ImageSize = 32, Epochs = 1, BatchSize = 8, LearningRate = 1e-3, LogEvery = 2, Workers = 2, Seed = 4,
+    };
+
+    TrainData Data => new(data.TrainLabels, data.TrainImages, Path.Combine(data.Root, "valset_label.txt"), Path.Combine(data.Root, "valset"), 0.1);
+
+    [Fact]
+    public void Npr_input_is_the_rgb_network_on_each_pixel_minus_the_top_left_pixel_of_its_2x2_cell()
+    {
+        using var scope = NewDisposeScope();
+        using var model = (ResNet)Backbones.Create("resnet18", pretrained: false, seed: 1);
+        model.eval();
+        var x = randn(2, 3, 64, 64, generator: new TorchSharp.torch.Generator(5));
+        var expected = x.clone();
+        var pixels = x.data<float>().ToArray();
+        var residual = new float[pixels.Length];
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            int col = i % 64, row = i / 64 % 64, plane = i / (64 * 64);
+            residual[i] = pixels[i] - pixels[plane * 64 * 64 + (row & ~1) * 64 + (col & ~1)];
+        }
+        using var rgbOfResidual = model.Features(tensor(residual, x.shape));
+        model.Input = ModelInput.Npr;
+        using var npr = model.Features(x);
+        double maxDiff = (npr - rgbOfResidual).abs().max().item<float>();
+        Assert.True(maxDiff < 1e-4, $"features differ by up to {maxDiff}");
+    }
+
+    [Fact]
+    [Trait("Category", "Numerics")]
+    public void Frozen_stages_keep_their_weights_and_statistics_and_an_npr_model_exports_to_the_same_numbers()
+    {
+        using var dir = new TempDir();
+        var config = Tiny with { Input = ModelInput.Npr, Freeze = FrozenStages.Layer2, Precision = Precision.Float32 };
+        var result = Trainer.Train(config, Data, dir.Path, new RecordingObserver());
+
+        using var initial = (ResNet)Backbones.Create("resnet18", pretrained: false, seed: config.Seed);
+        var (info, loaded) = Checkpoint.Load(result.LastCheckpoint);
+        using var trained = (ResNet)loaded;
+        Assert.Equal((ModelInput.Npr, FrozenStages.Layer2), (trained.Input, info.Config.Freeze));
+        static IEnumerable<Tensor> State(TorchSharp.torch.nn.Module m) => m.parameters().Cast<Tensor>().Concat(m.buffers());
+        foreach (var (before, after) in new (TorchSharp.torch.nn.Module, TorchSharp.torch.nn.Module)[]
+                     { (initial.conv1, trained.conv1), (initial.bn1, trained.bn1), (initial.layer1, trained.layer1), (initial.layer2, trained.layer2) })
+            foreach (var (a, b) in State(before).Zip(State(after)))
+                Assert.True(a.equal(b).all().item<bool>(), "a frozen stage changed");
+        Assert.False(State(initial.layer3).Zip(State(trained.layer3)).All(p => p.First.equal(p.Second).all().item<bool>()), "layer3 did not train");
+
+        using var torchEngine = Detector.Load(result.BestCheckpoint, Engine.Torch);
+        using var onnx = Detector.Load(result.BestCheckpoint, Engine.Onnx);
+        var loader = new DataLoader(ImageDataset.Labelled(data.TrainImages, LabelFile.ReadLabels(data.TrainLabels), torchEngine.Transform),
+            new LoaderOptions(BatchSize: 12));
+        using var batch = loader.Epoch().First();
+        double maxDiff = torchEngine.Score(batch.Images, 1).Zip(onnx.Score(batch.Images, 1)).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff < 1e-5, $"ONNX Runtime and TorchSharp differ by up to {maxDiff}");
+    }
+
+    [Fact]
+    public void The_weight_average_follows_its_ramped_decay()
+    {
+        var config = Tiny with { EmaDecay = 0.99 };
+        using var average = WeightAverage.For(config);
+        using var model = Backbones.Create("resnet18", pretrained: false, seed: 2);
+        average.CopyFrom(model);
+        float before = average.Model.parameters().First().data<float>()[0];
+        using (no_grad())
+            foreach (var p in model.parameters()) p.add_(ones_like(p), Scalars.One);
+        average.Update(model, step: 0); // decay min(0.99, 1/10) = 0.1: 0.1·w + 0.9·(w + 1)
+        Assert.Equal(before + 0.9f, average.Model.parameters().First().data<float>()[0], 5);
+        average.Update(model, step: 10_000); // decay 0.99 now: 0.99·(w + 0.9) + 0.01·(w + 1)
+        Assert.Equal(before + 0.901f, average.Model.parameters().First().data<float>()[0], 5);
+    }
+
+    [Fact]
+    public void The_shortcut_removing_augmentations_change_pixels_only_when_drawn_and_repeat_with_the_seed()
+    {
+        var decoder = new ImageDecoder();
+        string file = Path.Combine(data.TrainImages, LabelFile.ReadLabels(data.TrainLabels)[0].Name);
+        foreach (var make in new Func<double, IImageTransform>[] { p => new RandomDownUp(p), p => new RandomNoise(p), p => new RandomErasing(p) })
+        {
+            var original = decoder.Decode(file);
+            RgbImage Applied(double p, int seed)
+            {
+                var image = decoder.Decode(file);
+                make(p).Apply(image, new Random(seed));
+                return image;
+            }
+            Assert.Equal(original.Pixels, Applied(0, 1).Pixels);
+            var once = Applied(1, 1);
+            Assert.Equal((original.Width, original.Height), (once.Width, once.Height));
+            Assert.NotEqual(original.Pixels, once.Pixels);
+            Assert.Equal(once.Pixels, Applied(1, 1).Pixels);
+        }
+    }
+
+    [Fact]
+    public void Levers_need_a_backbone_with_stages_and_sensible_values()
+    {
+        Assert.Equal("Input", Assert.Throws<InvalidSettingException>(() => (Tiny with { Model = "resnet50", Input = ModelInput.Npr }).Validate()).Setting);
+        Assert.Equal("Freeze", Assert.Throws<InvalidSettingException>(() => (Tiny with { Model = "mobilenet_v3_small", Freeze = FrozenStages.Stem }).Validate()).Setting);
+        Assert.Equal("EmaDecay", Assert.Throws<InvalidSettingException>(() => (Tiny with { EmaDecay = 1 }).Validate()).Setting);
+        Assert.Equal("NoiseProbability", Assert.Throws<InvalidSettingException>(() => (Tiny with { NoiseProbability = 2 }).Validate()).Setting);
+    }
+}
