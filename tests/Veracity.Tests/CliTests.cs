@@ -39,4 +39,35 @@ public class CliTests
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--count must be at least 2", bad.All);
     }
+
+    [Fact]
+    public void Synth_from_reals_then_train_with_the_generalisation_levers()
+    {
+        using var dir = new TempDir();
+        string scenes = Path.Combine(dir.Path, "scenes"), own = Path.Combine(dir.Path, "own"), run = Path.Combine(dir.Path, "run");
+        Assert.Equal(0, Cli.Run("synth", "--out", scenes, "--count", "24", "--size", "64", "--seed", "2", "--val-fraction", "0").ExitCode);
+        var half = Cli.Run("synth", "--from-reals", Path.Combine(scenes, "trainset_label.txt"), "--out", own);
+        Assert.Equal(2, half.ExitCode);
+        Assert.Contains("--from-reals and --images go together", half.All);
+
+        var made = Cli.Run("synth", "--from-reals", Path.Combine(scenes, "trainset_label.txt"), "--images", Path.Combine(scenes, "trainset"),
+            "--manipulations", "splice,colour", "--per-kind", "5", "--out", own);
+        Assert.True(made.ExitCode == 0, made.All);
+        Assert.Matches(@"own-splice\s*│\s*5\s", made.Output);
+        var rows = LabelFile.ReadLabels(Path.Combine(own, "labels.csv"));
+        Assert.Equal((34, 10), (rows.Count, rows.Count(r => r.Source.StartsWith("own-"))));
+
+        var train = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
+            "--val-fraction", "0.25", "--no-pretrained", "--image-size", "64", "--epochs", "1", "--batch-size", "8", "--input", "npr",
+            "--freeze", "layer1", "--ema", "0.9", "--down-up", "0.5", "--noise", "0.5", "--erasing", "0.5", "--out", run);
+        Assert.True(train.ExitCode == 0, train.All);
+        var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))).RootElement.GetProperty("config");
+        Assert.Equal(("npr", "layer1", 0.9, 0.5), (config.GetProperty("Input").GetString(), config.GetProperty("Freeze").GetString(),
+            config.GetProperty("EmaDecay").GetDouble(), config.GetProperty("ErasingProbability").GetDouble()));
+
+        var wrong = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
+            "--model", "resnet50", "--input", "npr", "--out", Path.Combine(dir.Path, "never"));
+        Assert.Equal(2, wrong.ExitCode);
+        Assert.Contains("--input", wrong.All);
+    }
 }

@@ -98,10 +98,17 @@ public sealed record TrainConfig
         Preset = "default", WarmupEpochs = 0.5, JpegProbability = 0.3, BlurProbability = 0.1, ColorJitter = 0.1,
     };
 
-    /// <summary>The default preset shrunk to finish in a few minutes on two cores: what <c>veracity demo</c> trains.</summary>
+    /// <summary>
+    /// The default preset shrunk to finish in a few minutes on two cores: what <c>veracity demo</c> trains. Flips are
+    /// its only augmentations: on the synthetic set, colour jitter, JPEG re-compression and blur erase the very traces
+    /// of three of its five manipulations (colour, double JPEG, resampling). Measured on the Intel machine, same data:
+    /// with them the validation AUC crept to 0.945 by the 7th epoch; with flips only it held 0.965-0.967 from the
+    /// 4th epoch on, far enough from the 0.95 the demo must reach that each CPU's correct rounding does not cross it.
+    /// </summary>
     public static TrainConfig DemoPreset { get; } = DefaultPreset with
     {
         Preset = "demo", ImageSize = 128, Epochs = 7, WarmupEpochs = 1, BatchSize = 32, LearningRate = 5e-4, LogEvery = 10,
+        ColorJitter = 0, JpegProbability = 0, BlurProbability = 0,
     };
 
     public static IReadOnlyList<TrainConfig> Presets { get; } = [SeedPreset, DefaultPreset, DemoPreset];

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Generalisation levers, each measured with leave-one-source-out cross-validation on the development corpus:
+#   bench/generalisation.sh DEVDATA_DIR WORK_DIR [LEVER ...]
+# DEVDATA_DIR is what bench/devdata/build.sh wrote (labels.csv, images/). Every lever trains resnet18 on aligned
+# face crops (--faces) at 128 px for 2 epochs, the screening scale that fits this 2-core machine: a lever costs
+# 30-45 minutes (three folds). Runs resume: run the same command again after a stop. Without LEVER arguments every
+# lever runs; the table is printed from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
+set -euo pipefail
+if [ $# -lt 2 ]; then
+  echo "usage: $0 DEVDATA_DIR WORK_DIR [LEVER ...]" >&2
+  exit 2
+fi
+devdata="$(cd "$1" && pwd)"; work="$2"; shift 2
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+mkdir -p "$work"; work="$(cd "$work" && pwd)"
+v() { if [ -n "${VERACITY:-}" ]; then "$VERACITY" "$@"; else "$root/veracity" "$@"; fi; }
+
+# The screening set: a seeded sample of each source (all of the small ones), so one fold trains in minutes.
+if [ ! -s "$work/screen.csv" ]; then
+  /usr/bin/python3 - "$devdata/labels.csv" "$work/screen.csv" <<'PY'
+import csv, random, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+quota = {"lfw": 1800, "unsplash": 589, "lfw-faceswap": 1200, "stylegan2": 700, "stylegan3": 300}
+with open(sys.argv[2], "w", newline="") as f:
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(["img_name", "target", "source"])
+    for source, n in quota.items():
+        group = sorted((r for r in rows if r["source"] == source), key=lambda r: r["img_name"])
+        random.Random(f"screen-{source}").shuffle(group)
+        writer.writerows([r["img_name"], r["target"], r["source"]] for r in group[:n])
+PY
+fi
+# Our own manipulations of the screening set's reals, as extra training sources (every picture re-encoded alike).
+if [ ! -s "$work/own/labels.csv" ]; then
+  v synth --from-reals "$work/screen.csv" --images "$devdata/images" --per-kind 300 --out "$work/own"
+fi
+
+# name | label set (screen or own) | options beyond the default preset
+levers=(
+  "default|screen|"
+  "seed|screen|--preset seed"
+  "npr|screen|--input npr"
+  "own-manipulations|own|--folds lfw-faceswap,stylegan2,stylegan3"
+  "augment|screen|--down-up 0.3 --noise 0.2 --erasing 0.25"
+  "ema|screen|--ema 0.999"
+  "freeze-layer2|screen|--freeze layer2"
+  "linear-probe|screen|--freeze layer4 --lr 1e-3"
+  "balance-sources|screen|--balance-sources"
+)
+wanted=("$@")
+for lever in "${levers[@]}"; do
+  IFS='|' read -r name set options <<< "$lever"
+  if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
+  if [ "$set" = own ]; then labels="$work/own/labels.csv"; images="$work/own/images"; else labels="$work/screen.csv"; images="$devdata/images"; fi
+  out="$work/runs/$name"
+  # Faces are cut once per label set and shared by every lever on it.
+  mkdir -p "$out" "$work/faces-$set"
+  [ -e "$out/faces" ] || ln -s "$work/faces-$set" "$out/faces"
+  echo "== $name: crossval --faces --image-size 128 --epochs 2 $options"
+  # shellcheck disable=SC2086
+  v crossval --labels "$labels" --images "$images" --faces --image-size 128 --epochs 2 --out "$out" $options
+done
+
+/usr/bin/python3 - "$work/runs" <<'PY'
+import json, os, sys
+runs = sys.argv[1]
+print(f"{'lever':18s} {'mean unseen':>11s} {'worst fold':>24s} {'in-domain':>9s} {'min/fold':>8s}  unseen AUC by fold")
+for name in sorted(os.listdir(runs), key=lambda n: os.path.getmtime(os.path.join(runs, n))):
+    path = os.path.join(runs, name, "crossval.json")
+    if not os.path.exists(path):
+        continue
+    report = json.load(open(path))
+    folds = report["folds"]
+    worst = min(folds, key=lambda f: f["unseen"]["auc"])
+    in_domain = sum(f["inDomain"]["auc"] for f in folds) / len(folds)
+    minutes = sum(f["minutes"] for f in folds) / len(folds)
+    by_fold = ", ".join(f"{f['source']} {f['unseen']['auc']:.3f}" for f in folds)
+    print(f"{name:18s} {report['meanUnseenAuc']:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
+          f"{in_domain:9.4f} {minutes:8.1f}  {by_fold}")
+PY
