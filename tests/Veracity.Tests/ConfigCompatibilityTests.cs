@@ -22,7 +22,9 @@ public class ConfigCompatibilityTests
         var config = JsonSerializer.Deserialize<TrainConfig>(OldConfig)!;
         Assert.Equal((OptimizerKind.AdamW, Schedule.Cosine, Precision.BFloat16, SelectBy.Auc),
             (config.Optimizer, config.Scheduler, config.Precision, config.SelectBy));
-        Assert.Equal(TrainConfig.DemoPreset with { Precision = Precision.BFloat16 }, config);
+        // The demo preset of that time still had the default preset's augmentations.
+        Assert.Equal(TrainConfig.DemoPreset with { Precision = Precision.BFloat16, ColorJitter = 0.1, BlurProbability = 0.1, JpegProbability = 0.3 },
+            config);
 
         string written = JsonSerializer.Serialize(config);
         foreach (string value in new[] { "\"adamw\"", "\"cosine\"", "\"bfloat16\"", "\"auc\"" })

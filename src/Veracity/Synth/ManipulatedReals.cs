@@ -30,6 +30,8 @@ public static class ManipulatedReals
         if (options.PerKind < 1) throw new VeracityException("make at least one fake per kind");
         if (options.Quality is < 1 or > 100) throw new VeracityException("the JPEG quality must be between 1 and 100");
         ImagePaths.RequireFolder(options.Images);
+        if (Path.GetFullPath(Path.Combine(options.OutDir, "images")).TrimEnd('/') == Path.GetFullPath(options.Images).TrimEnd('/'))
+            throw new VeracityException($"{options.OutDir} would overwrite the input pictures in {options.Images}: write to another folder");
         var rows = Veracity.Data.LabelFile.ReadLabels(options.Labels);
         var reals = rows.Where(r => r.Target == 0).OrderBy(r => r.Name, StringComparer.Ordinal).ToArray();
         if (reals.Length < 2) throw new VeracityException($"{options.Labels} has {reals.Length} real pictures; manipulations need at least two");
@@ -50,10 +52,14 @@ public static class ManipulatedReals
             return (Name: name, Kind: kind, Original: original.Name, Donor: DonorFor(original, i),
                 Seed: Seeds.Mix(options.Seed, Seeds.Salt.ManipulatedReals, k, i));
         })).ToList();
-        var duplicate = made.GroupBy(m => m.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
+        if (made.DistinctBy(m => m.Name).Count() < made.Count)
             throw new VeracityException($"--per-kind {options.PerKind} is more than the {reals.Length} real pictures can give");
-        started?.Invoke(rows.Count + made.Count);
+        static string Renamed(string name) => Path.ChangeExtension(name, ".jpg");
+        var labels = rows.Select(r => r with { Name = Renamed(r.Name) })
+            .Concat(made.Select(m => new LabelRow(m.Name, 1, 0, SourcePrefix + m.Kind))).ToList();
+        var renamedTwice = labels.GroupBy(r => r.Name).FirstOrDefault(g => g.Count() > 1);
+        if (renamedTwice is not null) throw new VeracityException($"two pictures would both be written as {renamedTwice.Key}");
+        started?.Invoke(labels.Count);
 
         string images = Path.Combine(options.OutDir, "images");
         var decoder = new ImageDecoder();
@@ -64,7 +70,6 @@ public static class ManipulatedReals
             AtomicFile.WriteAllBytes(path, SkiaPixels.EncodeJpeg(picture, options.Quality));
             pictureWritten?.Invoke();
         }
-        string Renamed(string name) => Path.ChangeExtension(name, ".jpg");
         Parallel.ForEach(rows, row => Write(Renamed(row.Name), decoder.Decode(Path.Combine(options.Images, row.Name))));
         Parallel.ForEach(made, m =>
         {
@@ -74,10 +79,6 @@ public static class ManipulatedReals
             Write(m.Name, picture);
         });
 
-        var labels = rows.Select(r => r with { Name = Renamed(r.Name) })
-            .Concat(made.Select(m => new LabelRow(m.Name, 1, 0, SourcePrefix + m.Kind))).ToList();
-        var renamedTwice = labels.GroupBy(r => r.Name).FirstOrDefault(g => g.Count() > 1);
-        if (renamedTwice is not null) throw new VeracityException($"two pictures would both be written as {renamedTwice.Key}");
         CsvFiles.WriteLabels(Path.Combine(options.OutDir, LabelFile), labels);
         AtomicFile.WriteAllBytes(Path.Combine(options.OutDir, "synth.json"), JsonSerializer.SerializeToUtf8Bytes(new
         {
