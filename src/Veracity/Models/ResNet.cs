@@ -209,7 +209,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
     static Tensor NeighbouringPixelResiduals(Tensor x)
     {
         using var down = x[TensorIndex.Ellipsis, TensorIndex.Slice(null, null, 2), TensorIndex.Slice(null, null, 2)];
-        using var up = down.repeat_interleave(2, 2, x.shape[2]).repeat_interleave(2, 3, x.shape[3]);
+        using var rows = down.repeat_interleave(2, 2, x.shape[2]);
+        using var up = rows.repeat_interleave(2, 3, x.shape[3]);
         return x - up;
     }
 
