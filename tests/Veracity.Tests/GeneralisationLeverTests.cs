@@ -53,8 +53,9 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         using var trained = (ResNet)loaded;
         Assert.Equal((ModelInput.Npr, FrozenStages.Layer2), (trained.Input, info.Config.Freeze));
         static IEnumerable<Tensor> State(TorchSharp.torch.nn.Module m) => m.parameters().Cast<Tensor>().Concat(m.buffers());
-        foreach (var (before, after) in new (TorchSharp.torch.nn.Module, TorchSharp.torch.nn.Module)[]
-                     { (initial.conv1, trained.conv1), (initial.bn1, trained.bn1), (initial.layer1, trained.layer1), (initial.layer2, trained.layer2) })
+        var frozen = new (TorchSharp.torch.nn.Module, TorchSharp.torch.nn.Module)[]
+            { (initial.conv1, trained.conv1), (initial.bn1, trained.bn1), (initial.layer1, trained.layer1), (initial.layer2, trained.layer2) };
+        foreach (var (before, after) in frozen)
             foreach (var (a, b) in State(before).Zip(State(after)))
                 Assert.True(a.equal(b).all().item<bool>(), "a frozen stage changed");
         Assert.False(State(initial.layer3).Zip(State(trained.layer3)).All(p => p.First.equal(p.Second).all().item<bool>()), "layer3 did not train");
@@ -109,9 +110,10 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
     [Fact]
     public void Levers_need_a_backbone_with_stages_and_sensible_values()
     {
-        Assert.Equal("Input", Assert.Throws<InvalidSettingException>(() => (Tiny with { Model = "resnet50", Input = ModelInput.Npr }).Validate()).Setting);
-        Assert.Equal("Freeze", Assert.Throws<InvalidSettingException>(() => (Tiny with { Model = "mobilenet_v3_small", Freeze = FrozenStages.Stem }).Validate()).Setting);
-        Assert.Equal("EmaDecay", Assert.Throws<InvalidSettingException>(() => (Tiny with { EmaDecay = 1 }).Validate()).Setting);
-        Assert.Equal("NoiseProbability", Assert.Throws<InvalidSettingException>(() => (Tiny with { NoiseProbability = 2 }).Validate()).Setting);
+        static string Refused(TrainConfig config) => Assert.Throws<InvalidSettingException>(config.Validate).Setting;
+        Assert.Equal("Input", Refused(Tiny with { Model = "resnet50", Input = ModelInput.Npr }));
+        Assert.Equal("Freeze", Refused(Tiny with { Model = "mobilenet_v3_small", Freeze = FrozenStages.Stem }));
+        Assert.Equal("EmaDecay", Refused(Tiny with { EmaDecay = 1 }));
+        Assert.Equal("NoiseProbability", Refused(Tiny with { NoiseProbability = 2 }));
     }
 }

@@ -76,7 +76,8 @@ public class RecipeSettings : FaceOptionSettings
             RandomResizedCropMinScale = RandomResizedCrop ?? c.RandomResizedCropMinScale, BlurProbability = Blur ?? c.BlurProbability,
             JpegProbability = Jpeg ?? c.JpegProbability, DownUpProbability = DownUp ?? c.DownUpProbability,
             NoiseProbability = Noise ?? c.NoiseProbability, ErasingProbability = Erasing ?? c.ErasingProbability,
-            Input = Input ?? c.Input, Freeze = Freeze ?? c.Freeze, EmaDecay = Ema ?? c.EmaDecay, MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
+            Input = Input ?? c.Input, Freeze = Freeze ?? c.Freeze, EmaDecay = Ema ?? c.EmaDecay,
+            MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
             BalanceSources = BalanceSources || c.BalanceSources,
             Faces = Faces ? FaceSettings() : c.Faces,
         };
@@ -105,6 +106,7 @@ public class RecipeSettings : FaceOptionSettings
     /// <summary>Whether any recipe option was given (a resumed run refuses them).</summary>
     protected bool SetsRecipe =>
         new object?[] { Model, Epochs, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
-            Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing, Input, Freeze, Ema }.Any(v => v is not null)
+            Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing,
+            Input, Freeze, Ema }.Any(v => v is not null)
         || NoPretrained || BalanceSources || Preset != TrainConfig.DefaultPreset.Preset;
 }

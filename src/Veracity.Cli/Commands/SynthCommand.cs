@@ -30,7 +30,8 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
             "colour, double-jpeg (default: all).")]
         public string? Manipulations { get; init; }
 
-        [CommandOption("--from-reals <LABELS>"), Description("Manipulate the real pictures of this label file (img_name,target and an optional source) " +
+        [CommandOption("--from-reals <LABELS>"), Description("Manipulate the real pictures of this label file " +
+            "(img_name,target and an optional source) " +
             "instead of painting scenes; with --images. Writes OUT/images and OUT/labels.csv.")]
         public string? FromReals { get; init; }
 

@@ -123,7 +123,9 @@ public sealed record RandomDownUp(double P) : IImageTransform
     }
 }
 
-/// <summary>With probability <see cref="P"/>, adds Gaussian noise of σ 1–8 grey levels (sensor noise, or its absence in generated faces).</summary>
+/// <summary>
+/// With probability <see cref="P"/>, adds Gaussian noise of σ 1–8 grey levels (sensor noise, or its absence in generated faces).
+/// </summary>
 public sealed record RandomNoise(double P) : IImageTransform
 {
     public void Apply(RgbImage image, Random rng)

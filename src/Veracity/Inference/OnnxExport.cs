@@ -25,7 +25,8 @@ public static class OnnxExport
                 $"ONNX export supports {string.Join(", ", Backbones.All.Where(b => b.OnnxExportable).Select(b => b.Name))}, not '{info.Backbone}'");
         var graph = new GraphBuilder();
         using var _ = no_grad();
-        string x = graph.ConvBn(resnet.Input == ModelInput.Npr ? graph.NeighbouringPixelResiduals(InputName) : InputName, resnet.conv1, resnet.bn1, stride: 2, pad: 3);
+        string input = resnet.Input == ModelInput.Npr ? graph.NeighbouringPixelResiduals(InputName) : InputName;
+        string x = graph.ConvBn(input, resnet.conv1, resnet.bn1, stride: 2, pad: 3);
         x = graph.Node("Relu", [x]);
         x = graph.Node("MaxPool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
         foreach (var block in resnet.Blocks)

@@ -67,13 +67,11 @@ public static class Backbones
         FrozenStages freeze = FrozenStages.None)
     {
         var spec = Get(name);
+        bool staged = input != ModelInput.Rgb || freeze != FrozenStages.None;
+        if (staged && !spec.HasStages) throw new VeracityException($"'{name}' has no stages: its input cannot be {input} nor its stages frozen");
         var model = TorchRandom.Seeded(seed, () => spec.Build(pretrained && spec.Pretrained));
-        if (input == ModelInput.Rgb && freeze == FrozenStages.None) return model;
-        if (model is not ResNet resnet)
-        {
-            model.Dispose();
-            throw new VeracityException($"'{name}' has no stages: its input cannot be {input} nor its stages frozen");
-        }
+        if (!staged) return model;
+        var resnet = (ResNet)model;
         resnet.Input = input;
         resnet.Freeze(freeze);
         return resnet;

@@ -38,9 +38,10 @@ public static class ManipulatedReals
         new Random(Seeds.Mix(options.Seed, Seeds.Salt.ManipulatedReals)).Shuffle(reals);
         // A splice's donor comes from the same source where it can: the same framing, so the pasted face fits.
         var bySource = reals.GroupBy(r => r.Source).ToDictionary(g => g.Key, g => g.Select(r => r.Name).ToArray());
+        var everyReal = reals.Select(r => r.Name).ToArray();
         string DonorFor(LabelRow original, int i)
         {
-            var pool = bySource[original.Source].Length > 1 ? bySource[original.Source] : reals.Select(r => r.Name).ToArray();
+            var pool = bySource[original.Source].Length > 1 ? bySource[original.Source] : everyReal;
             int at = Array.IndexOf(pool, original.Name);
             return pool[(at + 1 + i % (pool.Length - 1)) % pool.Length];
         }
