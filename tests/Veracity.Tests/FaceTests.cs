@@ -157,6 +157,10 @@ public class FaceTests : IDisposable
 
         var again = Cli.Run("faces", "--labels", labels, "--images", images, "--out", outDir, "--size", "128");
         Assert.Contains("0 / 6", again.Output); // nothing written again: every picture was already done
+
+        var otherSize = Cli.Run("faces", "--labels", labels, "--images", images, "--out", outDir, "--size", "96");
+        Assert.Equal(2, otherSize.ExitCode); // 96-px crops would join the 128-px ones unnoticed
+        Assert.Contains("cut another way", otherSize.All);
     }
 
     /// <summary>

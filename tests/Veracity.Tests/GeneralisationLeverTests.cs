@@ -108,6 +108,36 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
     }
 
     [Fact]
+    public void A_training_crop_is_a_window_of_the_decoded_picture_pixel_for_pixel_and_repeats_with_the_seed()
+    {
+        var decoder = new ImageDecoder();
+        string file = Path.Combine(data.TrainImages, LabelFile.ReadLabels(data.TrainLabels)[0].Name);
+        var whole = decoder.Decode(file, 64, 64);
+        var crop = new SampleTransform(32, 32, [], Normalize.ImageNet) { DecodeWidth = 64, DecodeHeight = 64 };
+        var full = SampleTransform.Evaluation(64, 64, Normalize.ImageNet);
+        float[] Load(SampleTransform transform, int seed)
+        {
+            var chw = new float[transform.FloatCount];
+            transform.Load(decoder, file, new Random(seed), chw);
+            return chw;
+        }
+        var wholeChw = Load(full, 0);
+        var windows = new HashSet<(int, int)>();
+        foreach (int seed in Enumerable.Range(0, 8))
+        {
+            var chw = Load(crop, seed);
+            Assert.Equal(chw, Load(crop, seed));
+            // Where the window sits: the one offset at which every value equals the whole picture's.
+            var at = (from x in Enumerable.Range(0, 33) from y in Enumerable.Range(0, 33)
+                      where Enumerable.Range(0, chw.Length).All(i => chw[i] == wholeChw[i / 1024 * 4096 + (y + i % 1024 / 32) * 64 + x + i % 32])
+                      select (x, y)).ToList();
+            windows.Add(Assert.Single(at));
+        }
+        Assert.True(windows.Count > 1, "the window moves with the seed");
+        Assert.Throws<ArgumentOutOfRangeException>(() => whole.Window(40, 0, 32, 32));
+    }
+
+    [Fact]
     public void Levers_need_a_backbone_with_stages_and_sensible_values()
     {
         static string Refused(TrainConfig config) => Assert.Throws<InvalidSettingException>(config.Validate).Setting;
@@ -115,5 +145,7 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         Assert.Equal("Freeze", Refused(Tiny with { Model = "mobilenet_v3_small", Freeze = FrozenStages.Stem }));
         Assert.Equal("EmaDecay", Refused(Tiny with { EmaDecay = 1 }));
         Assert.Equal("NoiseProbability", Refused(Tiny with { NoiseProbability = 2 }));
+        Assert.Equal("Crop", Refused(Tiny with { Crop = Tiny.ImageSize }));
+        Assert.Equal("Crop", Refused(Tiny with { ImageSize = 64, Crop = 16 }));
     }
 }

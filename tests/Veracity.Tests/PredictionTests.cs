@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Veracity.Data;
+using Veracity.Inference;
 using Veracity.Training;
 using Veracity.Checkpoints;
 
@@ -41,6 +42,50 @@ public class PredictionTests(TinyModel tiny) : IClassFixture<TinyModel>
         Assert.Equal(expected, rows.Select(r => r.Name));
         Assert.All(rows, r => Assert.InRange(r.Score, 0, 1));
         Assert.StartsWith("img_name,y_pred\n", File.ReadAllText(submission));
+    }
+
+    [Fact]
+    public void Several_models_score_each_image_as_the_mean_of_their_scores()
+    {
+        using var dir = new TempDir();
+        var config = TrainConfig.DefaultPreset with { Pretrained = false, ImageSize = 32, Epochs = 1, BatchSize = 8, LearningRate = 1e-3, Seed = 9 };
+        string other = Trainer.Train(config, new TrainData(tiny.Data.TrainLabels, tiny.Data.TrainImages, null, null, 0.25),
+            Path.Combine(dir.Path, "other"), new RecordingObserver()).BestCheckpoint;
+        IReadOnlyList<double> Scores(string name, params string[] models)
+        {
+            string submission = Path.Combine(dir.Path, name);
+            var run = Cli.Run(["predict", .. models.SelectMany(m => new[] { "--model", m }), "--images", tiny.ValImages, "--out", submission]);
+            Assert.True(run.ExitCode == 0, run.All);
+            return LabelFile.ReadPredictions(submission).Select(r => r.Score).ToList();
+        }
+        var one = Scores("one.csv", tiny.Checkpoint);
+        var two = Scores("two.csv", other);
+        var both = Scores("both.csv", tiny.Checkpoint, other);
+        Assert.NotEqual(one, two);
+        for (int i = 0; i < one.Count; i++)
+            Assert.Equal((one[i] + two[i]) / 2, both[i], 1e-6);
+
+        var evaluate = Cli.Run("evaluate", "--model", tiny.Checkpoint, "--model", other, "--labels", tiny.ValLabels, "--images", tiny.ValImages,
+            "--out", dir.Path);
+        Assert.True(evaluate.ExitCode == 0, evaluate.All);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "metrics.json")));
+        Assert.Equal($"{tiny.Checkpoint} + {other}", metrics.RootElement.GetProperty("model").GetString());
+
+        var single = Cli.Run("score", "--model", tiny.Checkpoint, "--model", other, Directory.GetFiles(tiny.ValImages)[0]);
+        Assert.NotEqual(0, single.ExitCode);
+        Assert.Contains("--model is taken once here", single.All);
+    }
+
+    [Fact]
+    public void The_mean_of_several_results_has_no_score_where_any_model_failed()
+    {
+        var a = new PredictionResult([new ScoredImage("x", 0.2, null), new ScoredImage("y", 0.9, null)]);
+        var b = new PredictionResult([new ScoredImage("x", 0.6, null), new ScoredImage("y", null, "unreadable")]);
+        var mean = Prediction.Mean([a, b]);
+        Assert.Equal(0.4, mean.Images[0].Score!.Value, 1e-12);
+        Assert.Equal("unreadable", mean.Images[1].Problem);
+        Assert.Null(mean.Images[1].Score);
+        Assert.Throws<ArgumentException>(() => Prediction.Mean([a, new PredictionResult([new ScoredImage("y", 0.1, null), a.Images[0]])]));
     }
 
     [Fact]

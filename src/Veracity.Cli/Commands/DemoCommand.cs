@@ -50,7 +50,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         if (result.Outcome != TrainOutcome.Finished) return 130;
 
         AnsiConsole.MarkupLine("[yellow]3/4 Evaluating[/] the best checkpoint on the validation set");
-        var evaluation = new InferenceOptions(result.BestCheckpoint, Engine.Auto, new ScoringOptions(Tta: 1, BatchSize: 32, Workers: 2));
+        var evaluation = new InferenceOptions([result.BestCheckpoint], Engine.Auto, new ScoringOptions(Tta: 1, BatchSize: 32, Workers: 2));
         var report = EvaluateCommand.Evaluate(evaluation, trainSettings.ValLabels!, trainSettings.ValImages!, bySource: true);
         EvaluateCommand.Print(report);
         var files = Evaluator.Write(report, eval);

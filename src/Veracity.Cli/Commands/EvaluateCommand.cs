@@ -24,11 +24,13 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) ? ValidationResult.Error("--labels and --images are required")
             : base.Validate();
+
+        protected override bool AveragesModels => true;
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        string outDir = settings.Out ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.Model))!, "eval");
+        string outDir = settings.Out ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.Models[0]))!, "eval");
         var report = Evaluate(settings.Options, settings.Labels, settings.Images, settings.BySource, settings.SourcesFile);
         Print(report);
         Ui.ReportConvolutionFallbacks();
@@ -37,12 +39,9 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
         return 0;
     }
 
-    internal static EvaluationReport Evaluate(InferenceOptions run, string labels, string images, bool bySource, string? sourcesFile = null)
-    {
-        using var detector = Detector.Load(run.Model, run.Engine);
-        return Ui.Counted($"Scoring (TTA {run.Scoring.Tta}, {detector.Engine})", (start, step) =>
-            Evaluator.Run(detector, run.Model, labels, images, run.Scoring, bySource, sourcesFile, start, step, detector.FaceSettingsFor(run.Faces)));
-    }
+    internal static EvaluationReport Evaluate(InferenceOptions run, string labels, string images, bool bySource, string? sourcesFile = null) =>
+        Evaluator.Run(string.Join(" + ", run.Models), run.Scoring.Tta, labels, names => PredictCommand.Score(run, images, names, OnError.Fail).Result,
+            bySource, sourcesFile);
 
     internal static void Print(EvaluationReport report)
     {

@@ -6,13 +6,21 @@ namespace Veracity.Cli.Commands;
 
 /// <summary>Which model runs on which engine, and how images are scored: what evaluate, predict and demo pass around.</summary>
 /// <param name="Faces">true: score faces; false: whole pictures; null: as the checkpoint was trained.</param>
-public sealed record InferenceOptions(string Model, Inference.Engine Engine, Inference.ScoringOptions Scoring, bool? Faces = null);
+/// <param name="Models">One model, or several whose scores are averaged (where the command allows it).</param>
+public sealed record InferenceOptions(IReadOnlyList<string> Models, Inference.Engine Engine, Inference.ScoringOptions Scoring, bool? Faces = null);
 
 /// <summary>Options shared by the commands that run a trained model.</summary>
 public class InferenceSettings : CommandSettings
 {
-    [CommandOption("--model <CKPT>"), Description("A checkpoint written by train (best.ckpt).")]
-    public string Model { get; init; } = "";
+    [CommandOption("--model <CKPT>"), Description("A checkpoint written by train (best.ckpt). predict and evaluate take several " +
+        "(--model a --model b) and average their scores.")]
+    public string[] Models { get; init; } = [];
+
+    /// <summary>The one model (commands that do not average several).</summary>
+    public string Model => Models.FirstOrDefault() ?? "";
+
+    /// <summary>Whether the command averages several models' scores (else it takes one).</summary>
+    protected virtual bool AveragesModels => false;
 
     [CommandOption("--tta <N>"), Description("Test-time augmentation views: 1 = plain image; then flips. The score is their mean.")]
     public int Tta { get; init; } = 1;
@@ -36,13 +44,14 @@ public class InferenceSettings : CommandSettings
 
     public Inference.Engine Engine => Enum.Parse<Inference.Engine>(EngineName, ignoreCase: true);
 
-    public InferenceOptions Options => new(Model, Engine, new Inference.ScoringOptions(Tta, BatchSize, Workers),
+    public InferenceOptions Options => new(Models, Engine, new Inference.ScoringOptions(Tta, BatchSize, Workers),
         Faces ? true : NoFaces ? false : null);
 
     static readonly string[] EngineNames = Enum.GetNames<Inference.Engine>().Select(n => n.ToLowerInvariant()).ToArray();
 
     public override ValidationResult Validate() =>
-        string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required")
+        Models.Length == 0 || Models.Any(string.IsNullOrEmpty) ? ValidationResult.Error("--model is required")
+        : Models.Length > 1 && !AveragesModels ? ValidationResult.Error("--model is taken once here; predict and evaluate average several")
         : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
         : BatchSize < 1 ? ValidationResult.Error("--batch-size must be at least 1")
         : Faces && NoFaces ? ValidationResult.Error("--faces and --no-faces contradict each other")

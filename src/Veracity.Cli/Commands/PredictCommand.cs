@@ -27,6 +27,8 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             string.IsNullOrEmpty(Images) ? ValidationResult.Error("--images is required")
             : OnError is not ("fail" or "skip" or "neutral") ? ValidationResult.Error("--on-error must be fail, skip or neutral")
             : base.Validate();
+
+        protected override bool AveragesModels => true;
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
@@ -34,7 +36,8 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         var names = settings.List is null ? Prediction.ListImages(settings.Images) : LabelFile.ReadNames(settings.List);
         var mode = Enum.Parse<OnError>(settings.OnError, ignoreCase: true);
         var (written, failures, onFaces) = Predict(settings.Options, settings.Images, names, mode, settings.Out, settings.Details);
-        string how = onFaces ? ", on faces: each picture's most suspicious face" : "";
+        string how = (onFaces ? ", on faces: each picture's most suspicious face" : "")
+                     + (settings.Models.Length > 1 ? $"; the mean of {settings.Models.Length} models" : "");
         AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta}{how})");
         if (failures > 0)
             AnsiConsole.MarkupLineInterpolated(
@@ -46,11 +49,25 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     internal static (int Written, int Failures, bool OnFaces) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode,
         string outFile, string? details = null)
     {
-        using var detector = Detector.Load(run.Model, run.Engine);
-        var faces = detector.FaceSettingsFor(run.Faces);
-        var result = Ui.Counted($"Predicting (TTA {run.Scoring.Tta}, {detector.Engine}{(faces is null ? "" : ", on faces")})", (start, step) =>
-            Prediction.Run(detector, images, names, run.Scoring, mode, start, step, faces));
+        var (result, onFaces) = Score(run, images, names, mode);
         if (details is not null) Prediction.WriteDetails(details, result);
-        return (Prediction.WriteSubmission(outFile, result, mode), result.Failures, faces is not null);
+        return (Prediction.WriteSubmission(outFile, result, mode), result.Failures, onFaces);
+    }
+
+    /// <summary>The images' scores: one model's, or the mean of several models' (each run in turn, with its own faces and engine).</summary>
+    internal static (PredictionResult Result, bool OnFaces) Score(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode)
+    {
+        var byModel = new List<PredictionResult>();
+        bool onFaces = false;
+        foreach (var (model, k) in run.Models.Select((model, k) => (model, k)))
+        {
+            using var detector = Detector.Load(model, run.Engine);
+            var faces = detector.FaceSettingsFor(run.Faces);
+            onFaces |= faces is not null;
+            string which = run.Models.Count > 1 ? $"model {k + 1}/{run.Models.Count}, " : "";
+            byModel.Add(Ui.Counted($"Predicting ({which}TTA {run.Scoring.Tta}, {detector.Engine}{(faces is null ? "" : ", on faces")})",
+                (start, step) => Prediction.Run(detector, images, names, run.Scoring, mode, start, step, faces)));
+        }
+        return (Prediction.Mean(byModel), onFaces);
     }
 }

@@ -27,6 +27,9 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--warmup <EPOCHS>"), Description("Linear learning-rate warm-up, in epochs (fractions allowed).")]
     public double? Warmup { get; init; }
     [CommandOption("--image-size <PIXELS>")] public int? ImageSize { get; init; }
+    [CommandOption("--crop <PIXELS>"), Description("Train on random windows of this size cut from the image-size picture (not " +
+        "resized); validation and prediction see the whole picture.")]
+    public int? Crop { get; init; }
     [CommandOption("--limit <N>"), Description("Only the first N rows of each label file (the reference's head(N)).")]
     public int? Limit { get; init; }
     [CommandOption("--seed <K>")] public int? Seed { get; init; }
@@ -76,7 +79,7 @@ public class RecipeSettings : FaceOptionSettings
             RandomResizedCropMinScale = RandomResizedCrop ?? c.RandomResizedCropMinScale, BlurProbability = Blur ?? c.BlurProbability,
             JpegProbability = Jpeg ?? c.JpegProbability, DownUpProbability = DownUp ?? c.DownUpProbability,
             NoiseProbability = Noise ?? c.NoiseProbability, ErasingProbability = Erasing ?? c.ErasingProbability,
-            Input = Input ?? c.Input, Freeze = Freeze ?? c.Freeze, EmaDecay = Ema ?? c.EmaDecay,
+            Input = Input ?? c.Input, Freeze = Freeze ?? c.Freeze, EmaDecay = Ema ?? c.EmaDecay, Crop = Crop ?? c.Crop,
             MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
             BalanceSources = BalanceSources || c.BalanceSources,
             Faces = Faces ? FaceSettings() : c.Faces,
@@ -107,6 +110,6 @@ public class RecipeSettings : FaceOptionSettings
     protected bool SetsRecipe =>
         new object?[] { Model, Epochs, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
             Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing,
-            Input, Freeze, Ema }.Any(v => v is not null)
+            Input, Freeze, Ema, Crop }.Any(v => v is not null)
         || NoPretrained || BalanceSources || Preset != TrainConfig.DefaultPreset.Preset;
 }

@@ -46,6 +46,12 @@ public sealed record TrainConfig
     /// (0 = off, the weights as trained).
     /// </summary>
     public double EmaDecay { get; init; }
+    /// <summary>
+    /// Training sees random windows of this many pixels cut from the <see cref="ImageSize"/> picture at its scale (no
+    /// resampling); validation and scoring see the whole picture, whose global pooling averages over every window.
+    /// Null: training sees the whole picture too.
+    /// </summary>
+    public int? Crop { get; init; }
 
     // Augmentations (each off when 0 / false).
     public bool HorizontalFlip { get; init; } = true;
@@ -143,6 +149,7 @@ public sealed record TrainConfig
         Require(Enum.IsDefined(Input), nameof(Input), "must be rgb or npr");
         Require(Enum.IsDefined(Freeze), nameof(Freeze), $"must be one of {string.Join(", ", Enum.GetNames<FrozenStages>())}");
         Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), "must be at least 0 and below 1");
+        Require(Crop is null || (Crop >= 32 && Crop < ImageSize), nameof(Crop), $"must be at least 32 and smaller than the image size ({ImageSize})");
         foreach (var (name, p) in new[] { (nameof(BlurProbability), BlurProbability), (nameof(JpegProbability), JpegProbability),
                      (nameof(DownUpProbability), DownUpProbability), (nameof(NoiseProbability), NoiseProbability),
                      (nameof(ErasingProbability), ErasingProbability) })

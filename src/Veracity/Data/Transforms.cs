@@ -83,17 +83,26 @@ public sealed record Normalize(ChannelOrder Order, float Scale, float[] Mean, fl
     }
 }
 
-/// <summary>The whole per-image pipeline: resize (done while decoding), augmentations in order, normalisation.</summary>
+/// <summary>
+/// The whole per-image pipeline: resize (done while decoding) to <see cref="DecodeWidth"/> × <see cref="DecodeHeight"/>,
+/// a random <see cref="Width"/> × <see cref="Height"/> window of that when it is larger (cut, never resampled),
+/// augmentations in order, normalisation.
+/// </summary>
 public sealed record SampleTransform(int Width, int Height, IReadOnlyList<IImageTransform> Augmentations, Normalize Normalize)
 {
     public static SampleTransform Evaluation(int width, int height, Normalize normalize) => new(width, height, [], normalize);
 
+    public int DecodeWidth { get; init; } = Width;
+    public int DecodeHeight { get; init; } = Height;
+
     public int FloatCount => 3 * Width * Height;
 
-    /// <summary>Decodes <paramref name="path"/>, augments and normalises it into <paramref name="chw"/>.</summary>
+    /// <summary>Decodes <paramref name="path"/>, cuts, augments and normalises it into <paramref name="chw"/>.</summary>
     public void Load(ImageDecoder decoder, string path, Random rng, Span<float> chw)
     {
-        var image = decoder.Decode(path, Width, Height);
+        var image = decoder.Decode(path, DecodeWidth, DecodeHeight);
+        if (DecodeWidth != Width || DecodeHeight != Height)
+            image = image.Window(rng.Next(DecodeWidth - Width + 1), rng.Next(DecodeHeight - Height + 1), Width, Height);
         foreach (var augmentation in Augmentations)
             augmentation.Apply(image, rng);
         Normalize.WriteChw(image, chw);

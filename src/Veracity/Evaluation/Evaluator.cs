@@ -22,21 +22,20 @@ public sealed record EvaluationReport(string Model, string Labels, int Tta, Bina
 public static class Evaluator
 {
     /// <summary>
-    /// Scores the labelled images and computes the competition's metrics. With <paramref name="bySource"/>, each
-    /// fake source is also scored against the real images (<see cref="SourceReport"/>). Sources come from the label
-    /// file's <c>source</c> column, or from <paramref name="sourcesFile"/> (<c>img_name,source</c>). With
-    /// <paramref name="faces"/>, each picture scores as its most suspicious face.
+    /// Scores the labelled images with <paramref name="score"/> (which fails on an unreadable image) and computes the
+    /// competition's metrics. With <paramref name="bySource"/>, each fake source is also scored against the real
+    /// images (<see cref="SourceReport"/>). Sources come from the label file's <c>source</c> column, or from
+    /// <paramref name="sourcesFile"/> (<c>img_name,source</c>).
     /// </summary>
-    public static EvaluationReport Run(Detector detector, string modelPath, string labels, string images, ScoringOptions options,
-        bool bySource = false, string? sourcesFile = null, Action<int>? startBatches = null, Action? batchDone = null,
-        Faces.FaceSettings? faces = null)
+    public static EvaluationReport Run(string model, int tta, string labels, Func<IReadOnlyList<string>, PredictionResult> score,
+        bool bySource = false, string? sourcesFile = null)
     {
         var rows = LabelFile.ReadLabels(labels);
         if (sourcesFile is not null) rows = Sources.Apply(rows, sourcesFile);
-        var result = Prediction.Run(detector, images, rows.Select(r => r.Name).ToList(), options, OnError.Fail, startBatches, batchDone, faces);
+        var result = score(rows.Select(r => r.Name).ToList());
         var scores = result.Images.Select(i => i.Score!.Value).ToList();
         var targets = rows.Select(r => r.Target).ToList();
-        return new EvaluationReport(modelPath, labels, options.Tta, BinaryMetrics.Compute(scores, targets),
+        return new EvaluationReport(model, labels, tta, BinaryMetrics.Compute(scores, targets),
             bySource ? BySource(rows, scores) : null, scores, targets);
     }
 

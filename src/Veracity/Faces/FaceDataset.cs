@@ -21,7 +21,7 @@ public sealed record FacesSummary(int Images, int Written, int Resumed, IReadOnl
 /// </summary>
 public static class FaceDataset
 {
-    public const string LogFile = "faces.jsonl", ReportFile = "faces_report.json", PreviewFile = "preview.png";
+    public const string LogFile = "faces.jsonl", ReportFile = "faces_report.json", PreviewFile = "preview.png", CutFile = "faces_cut.json";
     const int PreviewRows = 6;
 
     public static FacesSummary Run(string labelFile, string images, string outDir, FaceSettings settings, int size,
@@ -35,6 +35,7 @@ public static class FaceDataset
         if (Path.GetFullPath(outImages) == Path.GetFullPath(images))
             throw new VeracityException("the output folder must not be the folder that holds the images");
         Directory.CreateDirectory(outDir);
+        RequireSameCut(outDir, settings, size);
 
         string logPath = Path.Combine(outDir, LogFile);
         var records = new ConcurrentDictionary<string, FaceRecord>(ReadLog(logPath).Select(r => KeyValuePair.Create(r.Name, r)),
@@ -82,6 +83,25 @@ public static class FaceDataset
             var scan = cropper.Scan(picture);
             return (picture, scan, cropper.Crops(picture, scan, size, largestOnly: false));
         }).ToList());
+    }
+
+    /// <summary>
+    /// Records how <paramref name="outDir"/>'s crops are cut, or refuses to add crops cut another way to those already there:
+    /// resuming at another size would mix sizes silently (the loader resizes them all alike).
+    /// </summary>
+    static void RequireSameCut(string outDir, FaceSettings settings, int size)
+    {
+        string path = Path.Combine(outDir, CutFile);
+        byte[] cut = JsonSerializer.SerializeToUtf8Bytes(new { settings, size });
+        if (!File.Exists(path))
+        {
+            AtomicFile.WriteAllBytes(path, cut);
+            return;
+        }
+        string before = File.ReadAllText(path), now = System.Text.Encoding.UTF8.GetString(cut);
+        if (before != now)
+            throw new VeracityException($"{outDir} holds faces cut another way ({before}), not as asked now ({now}): " +
+                                        "cut into another folder, or delete that one");
     }
 
     /// <summary>Where the crops of <paramref name="images"/> go under <paramref name="outDir"/>: a folder of the same name.</summary>

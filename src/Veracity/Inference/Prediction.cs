@@ -83,6 +83,24 @@ public static class Prediction
         return new PredictionResult(results);
     }
 
+    /// <summary>
+    /// Several models' scores of the same images (same names, same order) as one: each image's mean score. An image
+    /// that one model could not read has no score. Each model cuts its own faces, so the mean keeps no face list.
+    /// </summary>
+    public static PredictionResult Mean(IReadOnlyList<PredictionResult> byModel)
+    {
+        if (byModel.Count == 1) return byModel[0];
+        var first = byModel[0].Images;
+        if (byModel.Count == 0 || byModel.Any(r => !r.Images.Select(i => i.Name).SequenceEqual(first.Select(i => i.Name))))
+            throw new ArgumentException("an ensemble's models must score the same images in the same order", nameof(byModel));
+        return new PredictionResult(first.Select((image, k) =>
+        {
+            var scores = byModel.Select(r => r.Images[k]).ToList();
+            string? problem = scores.Select(i => i.Problem).FirstOrDefault(p => p is not null);
+            return new ScoredImage(image.Name, problem is null ? scores.Average(i => i.Score!.Value) : null, problem);
+        }).ToList());
+    }
+
     /// <summary>One JSON line per image, atomically: name, score (or problem) and, on faces, each face scored and the small ones.</summary>
     public static void WriteDetails(string path, PredictionResult result) =>
         AtomicFile.Write(path, stream =>

@@ -47,7 +47,10 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         var (trainRows, valRows) = LoadRows();
         var augmentations = config.TrainAugmentations();
         var train = new DataLoader(ImageDataset.Labelled(data.TrainImages, trainRows,
-                new SampleTransform(config.ImageSize, config.ImageSize, augmentations, spec.Normalize)),
+                new SampleTransform(config.Crop ?? config.ImageSize, config.Crop ?? config.ImageSize, augmentations, spec.Normalize)
+                {
+                    DecodeWidth = config.ImageSize, DecodeHeight = config.ImageSize,
+                }),
             new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers)
             {
                 EpochOrder = config.BalanceSources ? epoch => Veracity.Data.Sources.BalancedOrder(trainRows, config.Seed, epoch) : null,
