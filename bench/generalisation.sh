@@ -2,8 +2,8 @@
 # Generalisation levers, each measured with leave-one-source-out cross-validation on the development corpus:
 #   bench/generalisation.sh DEVDATA_DIR WORK_DIR [LEVER ...]
 # DEVDATA_DIR is what bench/devdata/build.sh wrote (labels.csv, images/). Every lever trains resnet18 on aligned
-# face crops (--faces) at 128 px for 2 epochs, the screening scale that fits this 2-core machine: a lever costs
-# 30-45 minutes (three folds). Runs resume: run the same command again after a stop. Without LEVER arguments every
+# face crops (--faces) at 128 px (192 where it says) for 2 epochs, the screening scale that fits this 2-core
+# machine: a lever costs 10-40 minutes (three folds). Then the ensembles of some levers' models are scored. Runs resume: run the same command again after a stop. Without LEVER arguments every
 # lever runs; the table is printed from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
 set -euo pipefail
 if [ $# -lt 2 ]; then
@@ -35,30 +35,45 @@ if [ ! -s "$work/own/labels.csv" ]; then
   v synth --from-reals "$work/screen.csv" --images "$devdata/images" --per-kind 300 --out "$work/own"
 fi
 
-# name | label set (screen or own) | options beyond the default preset
+# name | label set (screen or own) | face crop size | options beyond the default preset
 levers=(
-  "default|screen|"
-  "seed|screen|--preset seed"
-  "npr|screen|--input npr"
-  "own-manipulations|own|--folds lfw-faceswap,stylegan2,stylegan3"
-  "augment|screen|--down-up 0.3 --noise 0.2 --erasing 0.25"
-  "ema|screen|--ema 0.999"
-  "freeze-layer2|screen|--freeze layer2"
-  "linear-probe|screen|--freeze layer4 --lr 1e-3"
-  "balance-sources|screen|--balance-sources"
+  "default|screen|128|"
+  "seed|screen|128|--preset seed"
+  "npr|screen|128|--input npr"
+  "own-manipulations|own|128|--folds lfw-faceswap,stylegan2,stylegan3"
+  "augment|screen|128|--down-up 0.3 --noise 0.2 --erasing 0.25"
+  "ema|screen|128|--ema 0.999"
+  "freeze-layer2|screen|128|--freeze layer2"
+  "linear-probe|screen|128|--freeze layer4 --lr 1e-3"
+  "balance-sources|screen|128|--balance-sources"
+  "size-192|screen|192|"
+  "crop-128-of-192|screen|192|--crop 128"
 )
 wanted=("$@")
 for lever in "${levers[@]}"; do
-  IFS='|' read -r name set options <<< "$lever"
+  IFS='|' read -r name set size options <<< "$lever"
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
   if [ "$set" = own ]; then labels="$work/own/labels.csv"; images="$work/own/images"; else labels="$work/screen.csv"; images="$devdata/images"; fi
   out="$work/runs/$name"
-  # Faces are cut once per label set and shared by every lever on it.
-  mkdir -p "$out" "$work/faces-$set"
-  [ -e "$out/faces" ] || ln -s "$work/faces-$set" "$out/faces"
-  echo "== $name: crossval --faces --image-size 128 --epochs 2 $options"
+  # Faces are cut once per label set and size and shared by every lever on them.
+  mkdir -p "$out" "$work/faces-$set-$size"
+  [ -e "$out/faces" ] || ln -s "$work/faces-$set-$size" "$out/faces"
+  echo "== $name: crossval --faces --image-size $size --epochs 2 $options"
   # shellcheck disable=SC2086
-  v crossval --labels "$labels" --images "$images" --faces --image-size 128 --epochs 2 --out "$out" $options
+  v crossval --labels "$labels" --images "$images" --faces --image-size "$size" --epochs 2 --out "$out" $options
+done
+
+# Ensembles: each fold's models of these levers, their scores averaged (evaluate --model a --model b ...) on that fold's test set.
+ensemble=(default npr freeze-layer2 augment)
+for fold in lfw-faceswap stylegan2 stylegan3; do
+  models=()
+  for name in "${ensemble[@]}"; do
+    [ -s "$work/runs/$name/$fold/run/best.ckpt" ] && models+=(--model "$work/runs/$name/$fold/run/best.ckpt")
+  done
+  [ ${#models[@]} -ge 4 ] || continue # two models at least
+  out="$work/ensembles/$fold"
+  [ -s "$out/metrics.json" ] || v evaluate "${models[@]}" --labels "$work/runs/default/$fold/test_label.txt" \
+    --images "$work/runs/default/faces/images" --no-faces --by-source --out "$out" > /dev/null
 done
 
 /usr/bin/python3 - "$work/runs" <<'PY'
@@ -77,4 +92,12 @@ for name in sorted(os.listdir(runs), key=lambda n: os.path.getmtime(os.path.join
     by_fold = ", ".join(f"{f['source']} {f['unseen']['auc']:.3f}" for f in folds)
     print(f"{name:18s} {report['meanUnseenAuc']:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
           f"{in_domain:9.4f} {minutes:8.1f}  {by_fold}")
+ensembles = os.path.join(os.path.dirname(runs), "ensembles")
+folds = sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []
+if folds:
+    print("mean of the default, npr, freeze-layer2 and augment models' scores, unseen AUC by fold:")
+    for fold in folds:
+        report = json.load(open(os.path.join(ensembles, fold, "metrics.json")))
+        unseen = next(s for s in report["bySource"] if s["source"] == fold)
+        print(f"  {fold}: {unseen['vsAllReals']['auc']:.4f}")
 PY

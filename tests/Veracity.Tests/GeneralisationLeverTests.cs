@@ -70,6 +70,28 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
     }
 
     [Fact]
+    public void Layer_decay_scales_each_depths_step_so_the_stem_barely_moves_and_the_last_stage_trains()
+    {
+        // Parameters only (batch-norm statistics move with the data whatever the learning rate).
+        static double Moved(TorchSharp.torch.nn.Module before, TorchSharp.torch.nn.Module after) =>
+            before.parameters().Zip(after.parameters()).Max(p => (p.First - p.Second).abs().max().item<float>());
+        using var initial = (ResNet)Backbones.Create("resnet18", pretrained: false, seed: Tiny.Seed);
+        (double Stem, double Layer4) Trained(double decay)
+        {
+            using var dir = new TempDir();
+            var result = Trainer.Train(Tiny with { LayerDecay = decay, Precision = Precision.Float32 }, Data, dir.Path, new RecordingObserver());
+            var (_, loaded) = Checkpoint.Load(result.LastCheckpoint);
+            using var trained = (ResNet)loaded;
+            return (Moved(initial.conv1, trained.conv1), Moved(initial.layer4, trained.layer4));
+        }
+        var one = Trained(1);
+        var decayed = Trained(0.01); // the stem at 1e-10 of the rate, layer4 at 1e-2
+        Assert.True(one.Stem > 1e-4 && one.Layer4 > 1e-4, $"with one rate everything trains: {one}");
+        Assert.True(decayed.Stem < 1e-7, $"the stem moved by {decayed.Stem}");
+        Assert.True(decayed.Layer4 > 1e-6 && decayed.Layer4 < one.Layer4 / 5, $"layer4 moved by {decayed.Layer4} against {one.Layer4}");
+    }
+
+    [Fact]
     public void The_weight_average_follows_its_ramped_decay()
     {
         var config = Tiny with { EmaDecay = 0.99 };
@@ -146,6 +168,8 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         Assert.Equal("EmaDecay", Refused(Tiny with { EmaDecay = 1 }));
         Assert.Equal("NoiseProbability", Refused(Tiny with { NoiseProbability = 2 }));
         Assert.Equal("Crop", Refused(Tiny with { Crop = Tiny.ImageSize }));
+        Assert.Equal("LayerDecay", Refused(Tiny with { LayerDecay = 0 }));
+        Assert.Equal("LayerDecay", Refused(Tiny with { Model = "mobilenet_v3_small", LayerDecay = 0.5 }));
         Assert.Equal("Crop", Refused(Tiny with { ImageSize = 64, Crop = 16 }));
     }
 }

@@ -23,7 +23,7 @@ public class ScalarLifetimeTests
         using var ours = TinyNetwork();
         using var theirs = TinyNetwork();
         using var initial = TinyNetwork();
-        using var ourOptimizer = Optimizers.Create(name, ours.parameters(), 0.01, 0.05);
+        using var ourOptimizer = Optimizers.Create(name, [ours.parameters()], 0.01, 0.05);
         using OptimizerHelper theirOptimizer = name switch
         {
             OptimizerKind.Adam => optim.Adam(theirs.parameters(), 0.01, weight_decay: 0.05),
@@ -57,7 +57,7 @@ public class ScalarLifetimeTests
     public void Training_and_scoring_survive_a_thread_that_keeps_collecting()
     {
         using var model = new ResNet([1, 1, 1, 1], Backbones.Classes) { BFloat16 = true };
-        using var optimizer = Optimizers.Create(OptimizerKind.Adam, model.parameters(), 1e-4, 0);
+        using var optimizer = Optimizers.Create(OptimizerKind.Adam, [model.parameters()], 1e-4, 0);
         using var images = TorchRandom.Seeded(0, () => randn(4, 3, 32, 32));
         using var labels = tensor(new long[] { 0, 1, 0, 1 });
         bool stop = false;

@@ -30,6 +30,9 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--crop <PIXELS>"), Description("Train on random windows of this size cut from the image-size picture (not " +
         "resized); validation and prediction see the whole picture.")]
     public int? Crop { get; init; }
+    [CommandOption("--layer-decay <D>"), Description("Learning rate by depth: layer4 at lr × D, layer3 at lr × D², … the stem " +
+        "at lr × D⁵; the classifier at lr (1: one rate).")]
+    public double? LayerDecay { get; init; }
     [CommandOption("--limit <N>"), Description("Only the first N rows of each label file (the reference's head(N)).")]
     public int? Limit { get; init; }
     [CommandOption("--seed <K>")] public int? Seed { get; init; }
@@ -80,6 +83,7 @@ public class RecipeSettings : FaceOptionSettings
             JpegProbability = Jpeg ?? c.JpegProbability, DownUpProbability = DownUp ?? c.DownUpProbability,
             NoiseProbability = Noise ?? c.NoiseProbability, ErasingProbability = Erasing ?? c.ErasingProbability,
             Input = Input ?? c.Input, Freeze = Freeze ?? c.Freeze, EmaDecay = Ema ?? c.EmaDecay, Crop = Crop ?? c.Crop,
+            LayerDecay = LayerDecay ?? c.LayerDecay,
             MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
             BalanceSources = BalanceSources || c.BalanceSources,
             Faces = Faces ? FaceSettings() : c.Faces,
@@ -110,6 +114,6 @@ public class RecipeSettings : FaceOptionSettings
     protected bool SetsRecipe =>
         new object?[] { Model, Epochs, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
             Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing,
-            Input, Freeze, Ema, Crop }.Any(v => v is not null)
+            Input, Freeze, Ema, Crop, LayerDecay }.Any(v => v is not null)
         || NoPretrained || BalanceSources || Preset != TrainConfig.DefaultPreset.Preset;
 }

@@ -52,6 +52,11 @@ public sealed record TrainConfig
     /// Null: training sees the whole picture too.
     /// </summary>
     public int? Crop { get; init; }
+    /// <summary>
+    /// Learning rate by depth: the classifier trains at the scheduled rate, layer4 at rate × d, layer3 at rate × d²,
+    /// down to the stem at rate × d⁵, so the early features stay nearer their ImageNet weights (1: one rate for all).
+    /// </summary>
+    public double LayerDecay { get; init; } = 1;
 
     // Augmentations (each off when 0 / false).
     public bool HorizontalFlip { get; init; } = true;
@@ -149,6 +154,8 @@ public sealed record TrainConfig
         Require(Enum.IsDefined(Input), nameof(Input), "must be rgb or npr");
         Require(Enum.IsDefined(Freeze), nameof(Freeze), $"must be one of {string.Join(", ", Enum.GetNames<FrozenStages>())}");
         Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), "must be at least 0 and below 1");
+        Require(LayerDecay is > 0 and <= 1, nameof(LayerDecay), "must be above 0 and at most 1");
+        Require(LayerDecay == 1 || spec.HasStages, nameof(LayerDecay), $"needs a backbone with stages ({StagedBackbones()})");
         Require(Crop is null || (Crop >= 32 && Crop < ImageSize), nameof(Crop), $"must be at least 32 and smaller than the image size ({ImageSize})");
         foreach (var (name, p) in new[] { (nameof(BlurProbability), BlurProbability), (nameof(JpegProbability), JpegProbability),
                      (nameof(DownUpProbability), DownUpProbability), (nameof(NoiseProbability), NoiseProbability),

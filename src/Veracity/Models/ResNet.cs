@@ -122,6 +122,11 @@ public sealed class ResNet : Module<Tensor, Tensor>
         for (int i = 0; i < stages.Length && through >= FrozenStages.Layer1 + i; i++) yield return stages[i];
     }
 
+    /// <summary>The parameters from the input to the output: the stem, layer1 to layer4, the classifier.</summary>
+    public IReadOnlyList<IReadOnlyList<Parameter>> ParametersByDepth() =>
+        new Module[][] { [conv1, bn1], [layer1], [layer2], [layer3], [layer4], [fc] }
+            .Select(modules => (IReadOnlyList<Parameter>)modules.SelectMany(m => m.parameters()).ToList()).ToList();
+
     public override void train(bool on = true)
     {
         base.train(on);

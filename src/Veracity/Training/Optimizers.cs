@@ -13,13 +13,30 @@ namespace Veracity.Training;
 /// </summary>
 public static class Optimizers
 {
-    public static OptimizerHelper Create(OptimizerKind kind, IEnumerable<Parameter> parameters, double lr, double weightDecay) => kind switch
+    /// <summary>
+    /// An optimiser over <paramref name="groups"/> of parameters (each its own learning rate, set per step by the
+    /// trainer), with the other options alike.
+    /// </summary>
+    public static OptimizerHelper Create(OptimizerKind kind, IReadOnlyList<IEnumerable<Parameter>> groups, double lr, double weightDecay)
     {
-        OptimizerKind.Adam => new Adam(parameters, lr, weightDecay),
-        OptimizerKind.AdamW => new AdamW(parameters, lr, weightDecay),
-        OptimizerKind.Sgd => new Sgd(parameters, lr, weightDecay),
-        _ => throw new InvalidSettingException(nameof(TrainConfig.Optimizer), $"'{kind}' is unknown"),
-    };
+        if (groups.Count == 0) throw new ArgumentException("an optimiser needs at least one group of parameters", nameof(groups));
+        OptimizerHelper optimizer = kind switch
+        {
+            OptimizerKind.Adam => new Adam(groups[0], lr, weightDecay),
+            OptimizerKind.AdamW => new AdamW(groups[0], lr, weightDecay),
+            OptimizerKind.Sgd => new Sgd(groups[0], lr, weightDecay),
+            _ => throw new InvalidSettingException(nameof(TrainConfig.Optimizer), $"'{kind}' is unknown"),
+        };
+        // Options left unset here are filled in from the optimiser's own (weight decay, betas, momentum).
+        foreach (var parameters in groups.Skip(1))
+            optimizer.add_param_group(kind switch
+            {
+                OptimizerKind.Adam => new TorchSharp.Modules.Adam.ParamGroup(parameters, new TorchSharp.Modules.Adam.Options { LearningRate = lr }),
+                OptimizerKind.AdamW => new TorchSharp.Modules.AdamW.ParamGroup(parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = lr }),
+                _ => new TorchSharp.Modules.SGD.ParamGroup(parameters, new TorchSharp.Modules.SGD.Options { LearningRate = lr }),
+            });
+        return optimizer;
+    }
 
     /// <summary>Adam with L2 weight decay added to the gradient (PyTorch's Adam).</summary>
     sealed class Adam(IEnumerable<Parameter> parameters, double lr, double weightDecay)

@@ -109,7 +109,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                     using (batch)
                     {
                         lr = config.LearningRateAt(epoch, batchIndex, train.BatchCount);
-                        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                        foreach (var (group, scale) in optimizer.ParamGroups.Zip(rateScales)) group.LearningRate = lr * scale;
                         var (loss, correct) = Step(model, optimizer, batch, epoch, batchIndex);
                         average?.Update(model, (long)epoch * train.BatchCount + batchIndex);
                         if (!double.IsFinite(loss)) throw new TrainingDivergedException(epoch, batchIndex, lr, loss);
@@ -210,8 +210,25 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         }, model, optimizer, average?.Model);
     }
 
-    OptimizerHelper MakeOptimizer(nn.Module<Tensor, Tensor> model) =>
-        Optimizers.Create(config.Optimizer, model.parameters().Where(p => p.requires_grad), config.LearningRate, config.WeightDecay);
+    OptimizerHelper MakeOptimizer(nn.Module<Tensor, Tensor> model)
+    {
+        var groups = RateGroups(model);
+        rateScales = groups.Select(g => g.Scale).ToList();
+        return Optimizers.Create(config.Optimizer, groups.Select(g => g.Parameters).ToList(), config.LearningRate, config.WeightDecay);
+    }
+
+    /// <summary>Each parameter group's share of the scheduled learning rate, in the optimiser's group order.</summary>
+    IReadOnlyList<double> rateScales = [1];
+
+    /// <summary>The trainable parameters: one group, or one per depth with <see cref="TrainConfig.LayerDecay"/>.</summary>
+    IReadOnlyList<(IReadOnlyList<TorchSharp.Modules.Parameter> Parameters, double Scale)> RateGroups(nn.Module<Tensor, Tensor> model)
+    {
+        if (config.LayerDecay == 1 || model is not ResNet resnet) return [(model.parameters().Where(p => p.requires_grad).ToList(), 1.0)];
+        var byDepth = resnet.ParametersByDepth();
+        return byDepth.Select((parameters, depth) => (Parameters: (IReadOnlyList<TorchSharp.Modules.Parameter>)parameters.Where(p => p.requires_grad).ToList(),
+                Scale: Math.Pow(config.LayerDecay, byDepth.Count - 1 - depth)))
+            .Where(group => group.Parameters.Count > 0).ToList();
+    }
 
     (IReadOnlyList<LabelRow> Train, IReadOnlyList<LabelRow> Val) LoadRows()
     {
