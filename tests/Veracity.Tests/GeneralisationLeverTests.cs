@@ -41,17 +41,51 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
     }
 
     [Fact]
+    public void Srm_input_is_the_rgb_network_on_three_fixed_kernels_of_the_channel_mean()
+    {
+        using var scope = NewDisposeScope();
+        var x = zeros(1, 3, 9, 9);
+        x[0, 1, 4, 4] = tensor(3f); // the mean of the channels is 1 there
+        using var model = (ResNet)Backbones.Create("resnet18", pretrained: false, seed: 1);
+        var kernels = ResNet.RichModelKernels();
+        var response = nn.functional.conv2d(x, kernels, padding: [2, 2]);
+        float[][] expected =
+        [
+            [-1, 2, -2, 2, -1, 2, -6, 8, -6, 2, -2, 8, -12, 8, -2, 2, -6, 8, -6, 2, -1, 2, -2, 2, -1],
+            [0, 0, 0, 0, 0, 0, -1, 2, -1, 0, 0, 2, -4, 2, 0, 0, -1, 2, -1, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, -2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ];
+        float[] scales = [12, 4, 2];
+        for (int k = 0; k < 3; k++)
+        {
+            var window = response[0, k, TensorIndex.Slice(2, 7), TensorIndex.Slice(2, 7)].contiguous().data<float>().ToArray();
+            Assert.Equal(expected[k].Select(v => v / scales[k]), window, (a, b) => Math.Abs(a - b) < 1e-6);
+        }
+        using var flat = ones(1, 3, 64, 64);
+        Assert.Equal(0, nn.functional.conv2d(flat, kernels).abs().max().item<float>(), 6);
+
+        model.eval();
+        var image = randn(2, 3, 64, 64, generator: new TorchSharp.torch.Generator(5));
+        var rgbOfResiduals = model.Features(nn.functional.conv2d(image, kernels, padding: [2, 2]));
+        model.Input = ModelInput.Srm;
+        double maxDiff = (model.Features(image) - rgbOfResiduals).abs().max().item<float>();
+        Assert.True(maxDiff < 1e-4, $"features differ by up to {maxDiff}");
+    }
+
+    [Theory]
     [Trait("Category", "Numerics")]
-    public void Frozen_stages_keep_their_weights_and_statistics_and_an_npr_model_exports_to_the_same_numbers()
+    [InlineData(ModelInput.Npr)]
+    [InlineData(ModelInput.Srm)]
+    public void Frozen_stages_keep_their_weights_and_statistics_and_a_residual_input_model_exports_to_the_same_numbers(ModelInput input)
     {
         using var dir = new TempDir();
-        var config = Tiny with { Input = ModelInput.Npr, Freeze = FrozenStages.Layer2, Precision = Precision.Float32 };
+        var config = Tiny with { Input = input, Freeze = FrozenStages.Layer2, Precision = Precision.Float32 };
         var result = Trainer.Train(config, Data, dir.Path, new RecordingObserver());
 
         using var initial = (ResNet)Backbones.Create("resnet18", pretrained: false, seed: config.Seed);
         var (info, loaded) = Checkpoint.Load(result.LastCheckpoint);
         using var trained = (ResNet)loaded;
-        Assert.Equal((ModelInput.Npr, FrozenStages.Layer2), (trained.Input, info.Config.Freeze));
+        Assert.Equal((input, FrozenStages.Layer2), (trained.Input, info.Config.Freeze));
         static IEnumerable<Tensor> State(TorchSharp.torch.nn.Module m) => m.parameters().Cast<Tensor>().Concat(m.buffers());
         var frozen = new (TorchSharp.torch.nn.Module, TorchSharp.torch.nn.Module)[]
             { (initial.conv1, trained.conv1), (initial.bn1, trained.bn1), (initial.layer1, trained.layer1), (initial.layer2, trained.layer2) };

@@ -54,7 +54,8 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--noise <P>"), Description("Probability of Gaussian noise (sigma 1-8 grey levels).")] public double? Noise { get; init; }
     [CommandOption("--erasing <P>"), Description("Probability of filling a random rectangle with random pixels.")]
     public double? Erasing { get; init; }
-    [CommandOption("--input <KIND>"), Description("rgb, or npr: the network sees neighbouring-pixel residuals x - up(down(x)).")]
+    [CommandOption("--input <KIND>"), Description("rgb; npr: the network sees neighbouring-pixel residuals x - up(down(x)); srm: three " +
+        "fixed high-pass residuals (spatial rich model).")]
     public ModelInput? Input { get; init; }
     [CommandOption("--freeze <STAGE>"), Description("Freeze the trunk up to and including: none, stem, layer1, layer2, layer3 or layer4 " +
         "(the whole trunk: a linear probe).")]

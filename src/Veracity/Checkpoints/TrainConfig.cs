@@ -151,7 +151,7 @@ public sealed record TrainConfig
         Require(StepSize >= 1, nameof(StepSize), "must be at least 1");
         Require(Input == ModelInput.Rgb || spec.HasStages, nameof(Input), $"{Input} needs a backbone with stages ({StagedBackbones()})");
         Require(Freeze == FrozenStages.None || spec.HasStages, nameof(Freeze), $"freezing needs a backbone with stages ({StagedBackbones()})");
-        Require(Enum.IsDefined(Input), nameof(Input), "must be rgb or npr");
+        Require(Enum.IsDefined(Input), nameof(Input), "must be rgb, npr or srm");
         Require(Enum.IsDefined(Freeze), nameof(Freeze), $"must be one of {string.Join(", ", Enum.GetNames<FrozenStages>())}");
         Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), "must be at least 0 and below 1");
         Require(LayerDecay is > 0 and <= 1, nameof(LayerDecay), "must be above 0 and at most 1");

@@ -25,7 +25,12 @@ public static class OnnxExport
                 $"ONNX export supports {string.Join(", ", Backbones.All.Where(b => b.OnnxExportable).Select(b => b.Name))}, not '{info.Backbone}'");
         var graph = new GraphBuilder();
         using var _ = no_grad();
-        string input = resnet.Input == ModelInput.Npr ? graph.NeighbouringPixelResiduals(InputName) : InputName;
+        string input = resnet.Input switch
+        {
+            ModelInput.Npr => graph.NeighbouringPixelResiduals(InputName),
+            ModelInput.Srm => graph.RichModelResiduals(InputName),
+            _ => InputName,
+        };
         string x = graph.ConvBn(input, resnet.conv1, resnet.bn1, stride: 2, pad: 3);
         x = graph.Node("Relu", [x]);
         x = graph.Node("MaxPool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
@@ -104,6 +109,13 @@ public static class OnnxExport
             string down = Node("Conv", [input, Initializer(pick)], Int("group", 3), Ints("kernel_shape", 1, 1), Ints("strides", 2, 2));
             string up = Node("ConvTranspose", [down, Initializer(repeat)], Int("group", 3), Ints("kernel_shape", 2, 2), Ints("strides", 2, 2));
             return Node("Sub", [input, up]);
+        }
+
+        /// <summary>The <see cref="ModelInput.Srm"/> residuals: one fixed 5×5 convolution.</summary>
+        public string RichModelResiduals(string input)
+        {
+            using var kernels = ResNet.RichModelKernels();
+            return Node("Conv", [input, Initializer(kernels)], Ints("kernel_shape", 5, 5), Ints("pads", 2, 2, 2, 2));
         }
 
         public string Initializer(Tensor value)

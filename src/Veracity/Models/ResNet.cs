@@ -196,7 +196,12 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <summary>The last stage's activations, N×512×h×w, float32 (channels-last in memory).</summary>
     Tensor LastStage(Tensor x)
     {
-        using var input = Input == ModelInput.Npr ? NeighbouringPixelResiduals(x) : x.alias();
+        using var input = Input switch
+        {
+            ModelInput.Npr => NeighbouringPixelResiduals(x),
+            ModelInput.Srm => RichModelResiduals(x),
+            _ => x.alias(),
+        };
         using var cast = BFloat16 ? input.to(ScalarType.BFloat16) : input.alias();
         using var channelsLast = ConvolutionCheck.Layout(cast, ConvLayout.ChannelsLast);
         using var c1 = BasicBlock.Convolve(conv1, channelsLast);
@@ -217,6 +222,29 @@ public sealed class ResNet : Module<Tensor, Tensor>
         using var rows = down.repeat_interleave(2, 2, x.shape[2]);
         using var up = rows.repeat_interleave(2, 3, x.shape[3]);
         return x - up;
+    }
+
+    /// <summary>
+    /// The <see cref="ModelInput.Srm"/> kernels, out × in × 5 × 5: output k is kernel k on the mean of the three
+    /// channels (each kernel sums to zero, so flat areas give 0).
+    /// </summary>
+    internal static Tensor RichModelKernels()
+    {
+        float[][] kernels =
+        [
+            [-1, 2, -2, 2, -1, 2, -6, 8, -6, 2, -2, 8, -12, 8, -2, 2, -6, 8, -6, 2, -1, 2, -2, 2, -1],
+            [0, 0, 0, 0, 0, 0, -1, 2, -1, 0, 0, 2, -4, 2, 0, 0, -1, 2, -1, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, -2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ];
+        float[] scales = [12, 4, 2];
+        var weights = kernels.SelectMany((k, i) => Enumerable.Repeat(k.Select(v => v / scales[i] / 3), 3).SelectMany(v => v)).ToArray();
+        return tensor(weights, [3, 3, 5, 5]);
+    }
+
+    static Tensor RichModelResiduals(Tensor x)
+    {
+        using var kernels = RichModelKernels();
+        return functional.conv2d(x, kernels, padding: [2, 2]);
     }
 
     /// <summary>Every distinct convolution shape a batch of <paramref name="batch"/> images of <paramref name="size"/> px meets, in order.</summary>

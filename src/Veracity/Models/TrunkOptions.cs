@@ -13,6 +13,13 @@ public enum ModelInput
     /// left is the local correlation that generators' upsampling leaves behind, not the face's content.
     /// </summary>
     Npr,
+    /// <summary>
+    /// Three fixed high-pass residuals of the channels' mean, from the spatial rich model of steganalysis (Fridrich
+    /// and Kodovský, 2012) as RGB-N (Zhou et al., CVPR 2018) feeds them to a manipulation detector: the 5×5 "KV"
+    /// kernel, a 3×3 second-order one and a horizontal second difference. Content cancels out; noise and
+    /// resampling traces stay.
+    /// </summary>
+    Srm,
 }
 
 /// <summary>How much of a staged backbone's trunk is frozen (its weights and batch-norm statistics kept as loaded).</summary>
