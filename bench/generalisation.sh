@@ -3,8 +3,9 @@
 #   bench/generalisation.sh DEVDATA_DIR WORK_DIR [LEVER ...]
 # DEVDATA_DIR is what bench/devdata/build.sh wrote (labels.csv, images/). Every lever trains resnet18 on aligned
 # face crops (--faces) at 128 px (192 where it says) for 2 epochs, the screening scale that fits this 2-core
-# machine: a lever costs 10-40 minutes (three folds). Then the ensembles of some levers' models are scored. Runs resume: run the same command again after a stop. Without LEVER arguments every
-# lever runs; the table is printed from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
+# machine: a lever costs 10-40 minutes (three folds). Then the ensembles of some levers' models are scored. Runs
+# resume: run the same command again after a stop. Without LEVER arguments every lever runs; the table is printed
+# from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 DEVDATA_DIR WORK_DIR [LEVER ...]" >&2
@@ -48,6 +49,8 @@ levers=(
   "balance-sources|screen|128|--balance-sources"
   "size-192|screen|192|"
   "crop-128-of-192|screen|192|--crop 128"
+  "srm|screen|128|--input srm"
+  "layer-decay|screen|128|--layer-decay 0.5"
 )
 wanted=("$@")
 for lever in "${levers[@]}"; do

@@ -32,7 +32,8 @@ public static class Optimizers
             optimizer.add_param_group(kind switch
             {
                 OptimizerKind.Adam => new TorchSharp.Modules.Adam.ParamGroup(parameters, new TorchSharp.Modules.Adam.Options { LearningRate = lr }),
-                OptimizerKind.AdamW => new TorchSharp.Modules.AdamW.ParamGroup(parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = lr }),
+                OptimizerKind.AdamW =>
+                    new TorchSharp.Modules.AdamW.ParamGroup(parameters, new TorchSharp.Modules.AdamW.Options { LearningRate = lr }),
                 _ => new TorchSharp.Modules.SGD.ParamGroup(parameters, new TorchSharp.Modules.SGD.Options { LearningRate = lr }),
             });
         return optimizer;

@@ -225,7 +225,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     {
         if (config.LayerDecay == 1 || model is not ResNet resnet) return [(model.parameters().Where(p => p.requires_grad).ToList(), 1.0)];
         var byDepth = resnet.ParametersByDepth();
-        return byDepth.Select((parameters, depth) => (Parameters: (IReadOnlyList<TorchSharp.Modules.Parameter>)parameters.Where(p => p.requires_grad).ToList(),
+        return byDepth.Select((parameters, depth) => (
+                Parameters: (IReadOnlyList<TorchSharp.Modules.Parameter>)parameters.Where(p => p.requires_grad).ToList(),
                 Scale: Math.Pow(config.LayerDecay, byDepth.Count - 1 - depth)))
             .Where(group => group.Parameters.Count > 0).ToList();
     }
