@@ -65,6 +65,18 @@ public class CliTests
         Assert.Equal(("npr", "layer1", 0.9, 0.5), (config.GetProperty("Input").GetString(), config.GetProperty("Freeze").GetString(),
             config.GetProperty("EmaDecay").GetDouble(), config.GetProperty("ErasingProbability").GetDouble()));
 
+        // The generalise preset brings faces and windows of its own; smaller here to stay quick.
+        string generalise = Path.Combine(dir.Path, "generalise");
+        var preset = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
+            "--val-fraction", "0.25", "--no-pretrained", "--preset", "generalise", "--image-size", "64", "--crop", "32", "--epochs", "1",
+            "--batch-size", "8", "--input", "srm", "--layer-decay", "0.5", "--out", generalise);
+        Assert.True(preset.ExitCode == 0, preset.All);
+        config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(generalise, "config.json"))).RootElement.GetProperty("config");
+        Assert.Equal(("generalise", 32, 0.5, "srm"), (config.GetProperty("Preset").GetString(), config.GetProperty("Crop").GetInt32(),
+            config.GetProperty("LayerDecay").GetDouble(), config.GetProperty("Input").GetString()));
+        Assert.Equal(System.Text.Json.JsonValueKind.Object, config.GetProperty("Faces").ValueKind);
+        Assert.True(Directory.Exists(Path.Combine(generalise, "faces")), "the preset's faces were cut");
+
         var wrong = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
             "--model", "resnet50", "--input", "npr", "--out", Path.Combine(dir.Path, "never"));
         Assert.Equal(2, wrong.ExitCode);

@@ -92,5 +92,6 @@ public class ConfigCompatibilityTests
     {
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<TrainConfig>(OldConfig.Replace("\"cosine\"", "\"linear\"")));
         Assert.Throws<InvalidSettingException>(() => TrainConfig.FromPreset("fast"));
+        foreach (var preset in TrainConfig.Presets) preset.Validate();
     }
 }

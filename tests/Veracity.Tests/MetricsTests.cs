@@ -6,6 +6,14 @@ namespace Veracity.Tests;
 public class MetricsTests
 {
     [Fact]
+    public void Nan_scores_are_refused_not_ranked()
+    {
+        // NaN equals no threshold: the ROC sweep once looped on it, growing its point list until the process was killed.
+        var error = Assert.Throws<VeracityException>(() => BinaryMetrics.Compute([0.2, double.NaN, 0.7], [0, 1, 1]));
+        Assert.Contains("1 of 3 scores are NaN", error.Message);
+    }
+
+    [Fact]
     public void Auc_counts_ties_as_half()
     {
         // Pairs (fake, real): 0.8>0.1, 0.8>0.4, 0.4=0.4 (half), 0.4>0.1 → 3.5 of 4.

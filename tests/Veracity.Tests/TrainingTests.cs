@@ -97,6 +97,17 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     }
 
     [Fact]
+    public void A_last_batch_of_one_image_at_32_px_is_left_out_so_batch_norm_stays_finite()
+    {
+        using var dir = new TempDir();
+        int rows = LabelFile.ReadLabels(data.TrainLabels).Count;
+        var result = Trainer.Train(Tiny with { Epochs = 1, BatchSize = rows - 1, MixupAlpha = 0, CutmixAlpha = 0 }, Data, dir.Path,
+            new RecordingObserver());
+        Assert.Equal(TrainOutcome.Finished, result.Outcome);
+        Assert.True(double.IsFinite(Checkpoint.ReadInfo(result.BestCheckpoint).Metrics!.ValLogLoss));
+    }
+
+    [Fact]
     public void A_diverging_loss_stops_with_epoch_batch_and_learning_rate()
     {
         using var dir = new TempDir();

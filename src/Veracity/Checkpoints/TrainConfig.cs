@@ -122,7 +122,20 @@ public sealed record TrainConfig
         ColorJitter = 0, JpegProbability = 0, BlurProbability = 0,
     };
 
-    public static IReadOnlyList<TrainConfig> Presets { get; } = [SeedPreset, DefaultPreset, DemoPreset];
+    /// <summary>
+    /// The recipe that held up best on forgery sources training never saw (README "Generalisation"): the default
+    /// preset on aligned faces cut at 192 px, of which training sees random 128-px windows at the crop's own scale
+    /// while validation and scoring see the whole face, for 2 epochs. On the development corpus's leave-one-source-out
+    /// screening (Intel Xeon) it scored LFW face swaps, the fold no other lever moved, at 0.670 against 0.536 for
+    /// the default preset at 128 px and 0.578 at 192 px (mean unseen AUC 0.873, in-domain 0.99), in about 4 minutes
+    /// of training a fold. Not the default: it needs faces, and the default preset serves whole pictures too.
+    /// </summary>
+    public static TrainConfig GeneralisePreset { get; } = DefaultPreset with
+    {
+        Preset = "generalise", Faces = new Faces.FaceSettings(), ImageSize = 192, Crop = 128, Epochs = 2,
+    };
+
+    public static IReadOnlyList<TrainConfig> Presets { get; } = [SeedPreset, DefaultPreset, GeneralisePreset, DemoPreset];
 
     public static TrainConfig FromPreset(string name) =>
         Presets.FirstOrDefault(p => p.Preset == name)

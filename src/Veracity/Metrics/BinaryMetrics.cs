@@ -18,6 +18,7 @@ public sealed record BinaryMetrics(
     {
         if (scores.Count != targets.Count) throw new ArgumentException("one score per target");
         if (scores.Count == 0) throw new VeracityException("no scores to evaluate");
+        if (scores.Any(double.IsNaN)) throw new VeracityException($"{scores.Count(double.IsNaN)} of {scores.Count} scores are NaN: they cannot be ranked");
         int fake = targets.Count(t => t == 1), real = targets.Count - fake;
         double accuracy = ScoreMetrics.Accuracy(scores, targets, DecisionThreshold);
         var confusion = ScoreMetrics.Confusion(scores, targets, DecisionThreshold);

@@ -51,7 +51,10 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 {
                     DecodeWidth = config.ImageSize, DecodeHeight = config.ImageSize,
                 }),
-            new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers)
+            // A last batch of one image is left out: batch norm learns nothing from one value per channel, and at
+            // 32 px (resnet18's last stage 1×1) its running variance became NaN, and with it every later score.
+            new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers,
+                DropLast: trainRows.Count % config.BatchSize == 1)
             {
                 EpochOrder = config.BalanceSources ? epoch => Veracity.Data.Sources.BalancedOrder(trainRows, config.Seed, epoch) : null,
             });
@@ -194,6 +197,10 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 targets.AddRange(batch.Indices.Select(i => val.Dataset.Targets![i]));
                 observer.ValidationBatchDone();
             }
+        int notNumbers = scores.Count(double.IsNaN);
+        if (notNumbers > 0)
+            throw new VeracityException($"after epoch {epoch} the network scores {notNumbers} of {scores.Count} validation images as NaN: " +
+                                        "its weights or batch-norm statistics are not numbers. The last good checkpoint is kept.");
         return BinaryMetrics.Compute(scores, targets);
     }
 
