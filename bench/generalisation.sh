@@ -71,41 +71,48 @@ for lever in "${levers[@]}"; do
   v crossval --labels "$labels" --images "$images" --faces --image-size "$size" --epochs 2 --out "$out" $options
 done
 
-# Ensembles: each fold's models of these levers, their scores averaged (evaluate --model a --model b ...) on that fold's test set.
-ensemble=(default npr freeze-layer2 augment)
-for fold in lfw-faceswap stylegan2 stylegan3; do
-  models=()
-  for name in "${ensemble[@]}"; do
-    [ -s "$work/runs/$name/$fold/run/best.ckpt" ] && models+=(--model "$work/runs/$name/$fold/run/best.ckpt")
+# Ensembles: each fold's models of these levers (same seed, so the same test split; same face size), their scores
+# averaged (evaluate --model a --model b ...) on that fold's test set, cut as the first lever cut it.
+ensembles=(
+  "default npr freeze-layer2 augment"
+  "crop-128-of-192 crop-srm crop-layer-decay size-192"
+)
+for ensemble in "${ensembles[@]}"; do
+  read -r -a names <<< "$ensemble"
+  for fold in lfw-faceswap stylegan2 stylegan3; do
+    models=(); present=()
+    for name in "${names[@]}"; do
+      [ -s "$work/runs/$name/$fold/run/best.ckpt" ] || continue
+      models+=(--model "$work/runs/$name/$fold/run/best.ckpt"); present+=("$name")
+    done
+    [ ${#present[@]} -ge 2 ] || continue
+    out="$work/ensembles/$(IFS=+; echo "${present[*]}")/$fold"
+    [ -s "$out/metrics.json" ] || v evaluate "${models[@]}" --labels "$work/runs/${names[0]}/$fold/test_label.txt" \
+      --images "$work/runs/${names[0]}/faces/images" --no-faces --by-source --out "$out" > /dev/null
   done
-  [ ${#models[@]} -ge 4 ] || continue # two models at least
-  out="$work/ensembles/$fold"
-  [ -s "$out/metrics.json" ] || v evaluate "${models[@]}" --labels "$work/runs/default/$fold/test_label.txt" \
-    --images "$work/runs/default/faces/images" --no-faces --by-source --out "$out" > /dev/null
 done
 
 /usr/bin/python3 - "$work/runs" <<'PY'
 import json, os, sys
 runs = sys.argv[1]
-print(f"{'lever':18s} {'mean unseen':>11s} {'worst fold':>24s} {'in-domain':>9s} {'min/fold':>8s}  unseen AUC by fold")
+print(f"{'lever':22s} {'folds':>5s} {'mean unseen':>11s} {'worst fold':>24s} {'in-domain':>9s} {'min/fold':>8s}  unseen AUC by fold")
 for name in sorted(os.listdir(runs), key=lambda n: os.path.getmtime(os.path.join(runs, n))):
-    path = os.path.join(runs, name, "crossval.json")
-    if not os.path.exists(path):
+    # Each finished fold's result.json, so a lever stopped part way shows what it measured.
+    folds = [json.load(open(os.path.join(runs, name, fold, "result.json"))) for fold in sorted(os.listdir(os.path.join(runs, name)))
+             if os.path.exists(os.path.join(runs, name, fold, "result.json"))]
+    if not folds:
         continue
-    report = json.load(open(path))
-    folds = report["folds"]
     worst = min(folds, key=lambda f: f["unseen"]["auc"])
+    mean = sum(f["unseen"]["auc"] for f in folds) / len(folds)
     in_domain = sum(f["inDomain"]["auc"] for f in folds) / len(folds)
     minutes = sum(f["minutes"] for f in folds) / len(folds)
     by_fold = ", ".join(f"{f['source']} {f['unseen']['auc']:.3f}" for f in folds)
-    print(f"{name:18s} {report['meanUnseenAuc']:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
+    print(f"{name:22s} {len(folds):5d} {mean:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
           f"{in_domain:9.4f} {minutes:8.1f}  {by_fold}")
 ensembles = os.path.join(os.path.dirname(runs), "ensembles")
-folds = sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []
-if folds:
-    print("mean of the default, npr, freeze-layer2 and augment models' scores, unseen AUC by fold:")
-    for fold in folds:
-        report = json.load(open(os.path.join(ensembles, fold, "metrics.json")))
+for members in sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []:
+    for fold in sorted(os.listdir(os.path.join(ensembles, members))):
+        report = json.load(open(os.path.join(ensembles, members, fold, "metrics.json")))
         unseen = next(s for s in report["bySource"] if s["source"] == fold)
-        print(f"  {fold}: {unseen['vsAllReals']['auc']:.4f}")
+        print(f"mean of {members.replace('+', ' + ')}, fold {fold}: unseen AUC {unseen['vsAllReals']['auc']:.4f}")
 PY
