@@ -53,7 +53,8 @@ levers=(
   "crop-128-of-192|screen|192|--crop 128"
   "crop-128-of-192-seed-1|screen|192|--crop 128 --seed 1"
   "crop-srm|screen|192|--crop 128 --input srm"
-  "crop-layer-decay|screen|192|--crop 128 --layer-decay 0.5"
+  "crop-srm-seed-1|screen|192|--crop 128 --input srm --seed 1"
+  "crop-layer-decay|screen|192|--crop 128 --layer-decay 0.5 --folds lfw-faceswap"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
 )

@@ -12,8 +12,8 @@ public class RecipeSettings : FaceOptionSettings
         "(once, into the run folder), and the checkpoint records how, so prediction does the same.")]
     public bool Faces { get; init; }
 
-    [CommandOption("--preset <NAME>"), Description("seed (the reference), default, generalise (faces at 192 px, trained on random " +
-        "128-px windows: the best on unseen forgery sources), or demo (what `veracity demo` trains).")]
+    [CommandOption("--preset <NAME>"), Description("seed (the reference), default, generalise (faces at 192 px, SRM input, trained " +
+        "on random 128-px windows: the best on unseen forgery sources), or demo (what `veracity demo` trains).")]
     public string Preset { get; init; } = "default";
     [CommandOption("--model <NAME>"), Description("See `veracity models`.")] public string? Model { get; init; }
     [CommandOption("--no-pretrained"), Description("Start from random weights.")] public bool NoPretrained { get; init; }
