@@ -19,7 +19,7 @@ static class ModelBench
         {
             using var model = (ResNet)Backbones.Create("resnet18");
             model.BFloat16 = precision == Precision.BFloat16;
-            using var optimizer = Optimizers.Create(OptimizerKind.Adam, model.parameters(), 1e-4, 0);
+            using var optimizer = Optimizers.Create(OptimizerKind.Adam, [model.parameters()], 1e-4, 0);
             using var images = randn(batchSize, 3, size, size);
             using var labels = randint(0, 2, [batchSize], dtype: ScalarType.Int64);
 
