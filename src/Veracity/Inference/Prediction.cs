@@ -89,9 +89,10 @@ public static class Prediction
     /// </summary>
     public static PredictionResult Mean(IReadOnlyList<PredictionResult> byModel)
     {
+        if (byModel.Count == 0) throw new ArgumentException("an ensemble needs at least one model's scores", nameof(byModel));
         if (byModel.Count == 1) return byModel[0];
         var first = byModel[0].Images;
-        if (byModel.Count == 0 || byModel.Any(r => !r.Images.Select(i => i.Name).SequenceEqual(first.Select(i => i.Name))))
+        if (byModel.Any(r => !r.Images.Select(i => i.Name).SequenceEqual(first.Select(i => i.Name))))
             throw new ArgumentException("an ensemble's models must score the same images in the same order", nameof(byModel));
         return new PredictionResult(first.Select((image, k) =>
         {
