@@ -161,10 +161,17 @@ public class LoaderMemoryTests(SmallSynthSet data) : IClassFixture<SmallSynthSet
         // Warm up pools, caches and the allocator's arenas: inside the full test run (other classes' tensors freed
         // before) RSS still rose by 42–73 MiB over the first few hundred epochs here, then stayed flat.
         Run(200);
+        int warmUp = batches;
         long before = Rss();
-        Run(400);
+        Run(600);
         long after = Rss();
-        Assert.True(batches > 5000, $"only {batches} batches");
-        Assert.True(after - before < 40L << 20, $"RSS grew by {(after - before) >> 20} MiB over {batches} batches");
+        int measured = batches - warmUp;
+        Assert.True(measured > 5000, $"only {measured} batches");
+        // The bound is set against the leak it must catch: keeping one 4×3×32×32 float batch per step would add
+        // 48 KiB × 5,400 = 253 MiB. A fixed 40 MiB bound failed one CI run at +51 MiB (allocator noise inside the
+        // full suite, not growth per batch), so allow up to half the leak.
+        long oneBatchLeak = (long)measured * 4 * 3 * 32 * 32 * sizeof(float);
+        Assert.True(after - before < oneBatchLeak / 2,
+            $"RSS grew by {(after - before) >> 20} MiB over {measured} batches (leaking every batch: {oneBatchLeak >> 20} MiB)");
     }
 }
