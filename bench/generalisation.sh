@@ -55,6 +55,9 @@ levers=(
   "crop-srm|screen|192|--crop 128 --input srm"
   "crop-srm-seed-1|screen|192|--crop 128 --input srm --seed 1"
   "crop-layer-decay|screen|192|--crop 128 --layer-decay 0.5 --folds lfw-faceswap"
+  "crop-srm-own-manipulations|own|192|--crop 128 --input srm --folds lfw-faceswap"
+  "crop-96-srm|screen|192|--crop 96 --input srm --folds lfw-faceswap"
+  "crop-srm-layer-decay|screen|192|--crop 128 --input srm --layer-decay 0.5 --folds lfw-faceswap"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
 )

@@ -66,6 +66,7 @@ public class SynthTests
     [InlineData(Manipulations.Checkerboard)]
     [InlineData(Manipulations.Colour)]
     [InlineData(Manipulations.DoubleJpeg)]
+    [InlineData(Manipulations.SelfBlend)]
     public void Each_manipulation_changes_the_image(string kind)
     {
         var real = SceneRenderer.Render(64, new Random(3));
@@ -73,6 +74,33 @@ public class SynthTests
         Manipulations.Apply(kind, fake, new Random(4));
         int changed = real.Pixels.Zip(fake.Pixels).Count(p => Math.Abs(p.First - p.Second) > 2);
         Assert.True(changed > 64 * 64 * 3 / 50, $"{kind} changed only {changed} values");
+    }
+
+    [Fact]
+    public void A_self_blend_changes_a_central_region_with_the_picture_itself()
+    {
+        // A smooth picture (a diagonal ramp), so the moved, recoloured copy stays close to the original while another
+        // scene pasted in (a splice) does not; the corners lie outside every region and are untouched.
+        var ramp = new RgbImage(96, 96);
+        for (int i = 0; i < ramp.Pixels.Length; i++)
+            ramp.Pixels[i] = (byte)(40 + (i / 3 % 96 + i / 3 / 96) * 80 / 96 + i % 3 * 20);
+        double MeanChange(string kind, int seed, Func<int, int, bool> where)
+        {
+            var fake = new RgbImage(96, 96, (byte[])ramp.Pixels.Clone());
+            Manipulations.Apply(kind, fake, new Random(seed));
+            var changes = Enumerable.Range(0, 96 * 96).Where(p => where(p % 96, p / 96))
+                .Select(p => Enumerable.Range(0, 3).Average(c => Math.Abs(fake.Pixels[p * 3 + c] - ramp.Pixels[p * 3 + c])));
+            return changes.Average();
+        }
+        bool Corner(int x, int y) => Math.Min(x, 95 - x) < 4 && Math.Min(y, 95 - y) < 4;
+        bool Centre(int x, int y) => Math.Abs(x - 48) < 8 && Math.Abs(y - 48) < 8;
+        for (int seed = 0; seed < 5; seed++)
+        {
+            Assert.Equal(0, MeanChange(Manipulations.SelfBlend, seed, Corner));
+            double self = MeanChange(Manipulations.SelfBlend, seed, Centre), splice = MeanChange(Manipulations.Splice, seed, Centre);
+            Assert.InRange(self, 0.5, 20);
+            Assert.True(splice > self, $"seed {seed}: splice changed the centre by {splice:F1}, self-blend by {self:F1}");
+        }
     }
 }
 

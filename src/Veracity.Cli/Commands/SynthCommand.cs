@@ -27,7 +27,7 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
         public double ValFraction { get; init; } = 0.2;
 
         [CommandOption("--manipulations <LIST>"), Description("Comma-separated fake kinds to use: splice, resample, checkerboard, " +
-            "colour, double-jpeg (default: all).")]
+            "colour, double-jpeg, self-blend (default: all; painted scenes leave self-blend out).")]
         public string? Manipulations { get; init; }
 
         [CommandOption("--from-reals <LABELS>"), Description("Manipulate the real pictures of this label file " +

@@ -12,7 +12,7 @@ public sealed record SynthOptions(
     double ValFraction = 0.2,
     IReadOnlyList<string>? ManipulationKinds = null)
 {
-    public IReadOnlyList<string> Kinds => ManipulationKinds is { Count: > 0 } kinds ? kinds : Manipulations.All;
+    public IReadOnlyList<string> Kinds => ManipulationKinds is { Count: > 0 } kinds ? kinds : Manipulations.SceneDefault;
 }
 
 /// <summary>What <see cref="SyntheticDataset.Generate"/> wrote.</summary>
