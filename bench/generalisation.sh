@@ -31,12 +31,17 @@ with open(sys.argv[2], "w", newline="") as f:
         writer.writerows([r["img_name"], r["target"], r["source"]] for r in group[:n])
 PY
 fi
-# Our own manipulations of the screening set's reals, as extra training sources (every picture re-encoded alike).
+# Our own manipulations of the screening set's reals, as extra training sources (every picture re-encoded alike):
+# "own" has 300 of each of the first five kinds, "self-blend" 600 self-blended images (SBI).
 if [ ! -s "$work/own/labels.csv" ]; then
-  v synth --from-reals "$work/screen.csv" --images "$devdata/images" --per-kind 300 --out "$work/own"
+  v synth --from-reals "$work/screen.csv" --images "$devdata/images" --per-kind 300 --out "$work/own" \
+    --manipulations splice,resample,checkerboard,colour,double-jpeg
+fi
+if [ ! -s "$work/self-blend/labels.csv" ]; then
+  v synth --from-reals "$work/screen.csv" --images "$devdata/images" --per-kind 600 --out "$work/self-blend" --manipulations self-blend
 fi
 
-# name | label set (screen or own) | face crop size | options beyond the default preset
+# name | label set (screen, own or self-blend) | face crop size | options beyond the default preset
 levers=(
   "default|screen|128|"
   "seed|screen|128|--preset seed"
@@ -58,6 +63,9 @@ levers=(
   "crop-srm-own-manipulations|own|192|--crop 128 --input srm --folds lfw-faceswap"
   "crop-96-srm|screen|192|--crop 96 --input srm --folds lfw-faceswap"
   "crop-srm-layer-decay|screen|192|--crop 128 --input srm --layer-decay 0.5 --folds lfw-faceswap"
+  "crop-srm-self-blend|self-blend|192|--crop 128 --input srm --folds lfw-faceswap"
+  "crop-srm-4-epochs|screen|192|--crop 128 --input srm --epochs 4"
+  "crop-srm-4-epochs-seed-1|screen|192|--crop 128 --input srm --epochs 4 --seed 1 --folds lfw-faceswap"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
 )
@@ -65,7 +73,7 @@ wanted=("$@")
 for lever in "${levers[@]}"; do
   IFS='|' read -r name set size options <<< "$lever"
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
-  if [ "$set" = own ]; then labels="$work/own/labels.csv"; images="$work/own/images"; else labels="$work/screen.csv"; images="$devdata/images"; fi
+  if [ "$set" = screen ]; then labels="$work/screen.csv"; images="$devdata/images"; else labels="$work/$set/labels.csv"; images="$work/$set/images"; fi
   out="$work/runs/$name"
   # Faces are cut once per label set and size and shared by every lever on them.
   mkdir -p "$out" "$work/faces-$set-$size"

@@ -141,6 +141,36 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     }
 
     [Fact]
+    public void A_window_score_is_the_most_suspicious_windows_and_onnx_refuses_windows()
+    {
+        using var dir = new TempDir();
+        var result = Trainer.Train(Tiny with { Epochs = 1 }, Data, dir.Path, new RecordingObserver());
+        using var detector = Detector.Load(result.BestCheckpoint, Engine.Torch);
+        var loader = new DataLoader(ImageDataset.Labelled(data.TrainImages, LabelFile.ReadLabels(data.TrainLabels), detector.Transform),
+            new LoaderOptions(BatchSize: 6));
+        using var batch = loader.Epoch().First();
+        int size = detector.Info.ImageSize, window = size / 2;
+        // Every window/4 px, the last flush with the far edge.
+        Assert.Equal([0L, 4, 8, 12, 16], Models.Scoring.Origins(size, window));
+        Assert.Equal([0L, 4, 8, 12, 14], Models.Scoring.Origins(30, 16));
+
+        var byWindow = (from top in Models.Scoring.Origins(size, window)
+                        from left in Models.Scoring.Origins(size, window)
+                        select detector.Score(batch.Images[.., .., TensorIndex.Slice(top, top + window),
+                            TensorIndex.Slice(left, left + window)], tta: 2)).ToList();
+        float[] expected = Enumerable.Range(0, batch.Size).Select(i => byWindow.Max(scores => scores[i])).ToArray();
+        float[] windowed = detector.Score(batch.Images, tta: 2, window: window);
+        Assert.Equal(expected, windowed);
+        Assert.True(windowed.Zip(detector.Score(batch.Images, tta: 2)).Any(p => p.First != p.Second), "the window score is the whole picture's");
+        Assert.Equal(detector.Score(batch.Images), detector.Score(batch.Images, window: size));
+        Assert.Throws<VeracityException>(() => detector.Score(batch.Images, window: size + 1));
+
+        using var onnx = Detector.Load(result.BestCheckpoint, Engine.Onnx);
+        var refused = Assert.Throws<VeracityException>(() => onnx.Score(batch.Images, window: window));
+        Assert.Contains("TorchSharp engine", refused.Message);
+    }
+
+    [Fact]
     [Trait("Category", "Numerics")]
     public void Every_engine_gives_the_float64_probabilities_within_its_precision()
     {

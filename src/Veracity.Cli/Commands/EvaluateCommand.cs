@@ -40,7 +40,7 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
     }
 
     internal static EvaluationReport Evaluate(InferenceOptions run, string labels, string images, bool bySource, string? sourcesFile = null) =>
-        Evaluator.Run(string.Join(" + ", run.Models), run.Scoring.Tta, labels, names => PredictCommand.Score(run, images, names, OnError.Fail).Result,
+        Evaluator.Run(string.Join(" + ", run.Models), run.Scoring, labels, names => PredictCommand.Score(run, images, names, OnError.Fail).Result,
             bySource, sourcesFile);
 
     internal static void Print(EvaluationReport report)

@@ -25,6 +25,10 @@ public class InferenceSettings : CommandSettings
     [CommandOption("--tta <N>"), Description("Test-time augmentation views: 1 = plain image; then flips. The score is their mean.")]
     public int Tta { get; init; } = 1;
 
+    [CommandOption("--window <PIXELS>"), Description("Score each picture's most suspicious PIXELS×PIXELS window (a grid with stride " +
+        "PIXELS/4) instead of the whole picture, as a model trained with --crop PIXELS saw them. TorchSharp engines only.")]
+    public int Window { get; init; }
+
     [CommandOption("--batch-size <N>")]
     public int BatchSize { get; init; } = 32;
 
@@ -44,7 +48,7 @@ public class InferenceSettings : CommandSettings
 
     public Inference.Engine Engine => Enum.Parse<Inference.Engine>(EngineName, ignoreCase: true);
 
-    public InferenceOptions Options => new(Models, Engine, new Inference.ScoringOptions(Tta, BatchSize, Workers),
+    public InferenceOptions Options => new(Models, Engine, new Inference.ScoringOptions(Tta, BatchSize, Workers, Window),
         Faces ? true : NoFaces ? false : null);
 
     static readonly string[] EngineNames = Enum.GetNames<Inference.Engine>().Select(n => n.ToLowerInvariant()).ToArray();
@@ -53,6 +57,7 @@ public class InferenceSettings : CommandSettings
         Models.Length == 0 || Models.Any(string.IsNullOrEmpty) ? ValidationResult.Error("--model is required")
         : Models.Length > 1 && !AveragesModels ? ValidationResult.Error("--model is taken once here; predict and evaluate average several")
         : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
+        : Window < 0 ? ValidationResult.Error("--window must be a size in pixels (0: the whole picture)")
         : BatchSize < 1 ? ValidationResult.Error("--batch-size must be at least 1")
         : Faces && NoFaces ? ValidationResult.Error("--faces and --no-faces contradict each other")
         : !EngineNames.Contains(EngineName.ToLowerInvariant()) ? ValidationResult.Error($"--engine must be one of {string.Join(", ", EngineNames)}")

@@ -15,8 +15,8 @@ public sealed record SourceReport(string Source, int Fakes, double MeanScore, Bi
     public bool Inverted => VsAllReals.Auc < 0.5 || VsOwnReals?.Auc < 0.5;
 }
 
-/// <summary>An evaluation's figures: overall, and per fake source when asked.</summary>
-public sealed record EvaluationReport(string Model, string Labels, int Tta, BinaryMetrics Overall,
+/// <summary>An evaluation's figures: overall, and per fake source when asked; how it scored (TTA views, window: 0 = whole picture).</summary>
+public sealed record EvaluationReport(string Model, string Labels, int Tta, int Window, BinaryMetrics Overall,
     IReadOnlyList<SourceReport>? BySource, IReadOnlyList<double> Scores, IReadOnlyList<int> Targets);
 
 public static class Evaluator
@@ -27,7 +27,7 @@ public static class Evaluator
     /// images (<see cref="SourceReport"/>). Sources come from the label file's <c>source</c> column, or from
     /// <paramref name="sourcesFile"/> (<c>img_name,source</c>).
     /// </summary>
-    public static EvaluationReport Run(string model, int tta, string labels, Func<IReadOnlyList<string>, PredictionResult> score,
+    public static EvaluationReport Run(string model, ScoringOptions scoring, string labels, Func<IReadOnlyList<string>, PredictionResult> score,
         bool bySource = false, string? sourcesFile = null)
     {
         var rows = LabelFile.ReadLabels(labels);
@@ -35,7 +35,7 @@ public static class Evaluator
         var result = score(rows.Select(r => r.Name).ToList());
         var scores = result.Images.Select(i => i.Score!.Value).ToList();
         var targets = rows.Select(r => r.Target).ToList();
-        return new EvaluationReport(model, labels, tta, BinaryMetrics.Compute(scores, targets),
+        return new EvaluationReport(model, labels, scoring.Tta, scoring.Window, BinaryMetrics.Compute(scores, targets),
             bySource ? BySource(rows, scores) : null, scores, targets);
     }
 
@@ -65,7 +65,7 @@ public static class Evaluator
         string metrics = Path.Combine(outDir, "metrics.json");
         AtomicFile.WriteAllBytes(metrics, JsonSerializer.SerializeToUtf8Bytes(new
         {
-            report.Model, report.Labels, report.Tta, metrics = report.Overall, bySource = report.BySource,
+            report.Model, report.Labels, report.Tta, report.Window, metrics = report.Overall, bySource = report.BySource,
         }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return [metrics, .. Plots.Write(report, outDir)];
     }

@@ -115,8 +115,18 @@ public sealed class Detector : IDisposable
 
     public SampleTransform Transform => SampleTransform.Evaluation(Info.ImageSize, Info.ImageSize, Info.Normalize);
 
-    /// <summary>The deepfake probability of each image, averaged over <paramref name="tta"/> views (<see cref="Scoring"/>).</summary>
-    public float[] Score(Tensor images, int tta = 1) => Scoring.FakeProbabilities(Logits, images, tta);
+    /// <summary>
+    /// The deepfake probability of each image, averaged over <paramref name="tta"/> views; with a
+    /// <paramref name="window"/>, its most suspicious window's (<see cref="Scoring"/>). ONNX models take pictures of
+    /// their own size only, so windows need a TorchSharp engine.
+    /// </summary>
+    public float[] Score(Tensor images, int tta = 1, int window = 0)
+    {
+        if (window > 0 && window < Info.ImageSize && _session is not null)
+            throw new VeracityException($"scoring {window}-px windows needs a TorchSharp engine (--engine torch or torchbf16): " +
+                                        $"the ONNX model takes {Info.ImageSize}-px pictures only");
+        return Scoring.FakeProbabilities(Logits, images, tta, window);
+    }
 
     Tensor Logits(Tensor images) => _model?.call(images) ?? RunOnnx(images, OnnxExport.OutputName)[0];
 

@@ -59,7 +59,7 @@ public static class FacePrediction
                 for (int i = 0; i < batch.Count; i++)
                     detector.Info.Normalize.WriteChw(batch[i].Crop.Image, chw.AsSpan(i * 3 * size * size, 3 * size * size));
                 using var images = tensor(chw, [batch.Count, 3, size, size]);
-                float[] scores = detector.Score(images, options.Tta);
+                float[] scores = detector.Score(images, options.Tta, options.Window);
                 for (int i = 0; i < batch.Count; i++) probabilities[first + i] = scores[i];
             }
 

@@ -16,8 +16,11 @@ public sealed record ScoredImage(string Name, double? Score, string? Problem)
     public int SmallFaces { get; init; }
 }
 
-/// <summary>How images are scored: test-time augmentation views, batch size and decoding threads.</summary>
-public sealed record ScoringOptions(int Tta = 1, int BatchSize = 32, int Workers = 2);
+/// <summary>
+/// How images are scored: test-time augmentation views, batch size, decoding threads, and the scoring window
+/// (0: the whole picture; else each picture's most suspicious window of that size, <see cref="Models.Scoring"/>).
+/// </summary>
+public sealed record ScoringOptions(int Tta = 1, int BatchSize = 32, int Workers = 2, int Window = 0);
 
 /// <summary>Scores for a list of images in input order; <see cref="Failures"/> counts those that could not be read.</summary>
 public sealed record PredictionResult(IReadOnlyList<ScoredImage> Images)
@@ -70,7 +73,7 @@ public static class Prediction
         foreach (var batch in loader.Epoch())
             using (batch)
             {
-                float[] scores = detector.Score(batch.Images, options.Tta);
+                float[] scores = detector.Score(batch.Images, options.Tta, options.Window);
                 for (int k = 0; k < batch.Size; k++)
                 {
                     string name = names[batch.Indices[k]];

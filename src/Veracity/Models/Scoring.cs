@@ -14,15 +14,37 @@ public static class Scoring
 
     /// <summary>
     /// The deepfake probability (softmax of class 1) of each image, averaged over <paramref name="tta"/> views:
-    /// the plain image first, then horizontal, vertical and both flips, repeating.
+    /// the plain image first, then horizontal, vertical and both flips, repeating. With a <paramref name="window"/>
+    /// smaller than the images, each S×S window of a grid with stride S/4 (the last flush with the far edge) is
+    /// scored so, and an image's score is its most suspicious window's: what a model trained on windows (--crop S)
+    /// saw, and the local evidence a whole-picture average would dilute. (Their mean would be close to the whole
+    /// picture's score, whose global average pooling already covers every window.)
     /// </summary>
-    public static float[] FakeProbabilities(Func<Tensor, Tensor> logits, Tensor images, int tta)
+    public static float[] FakeProbabilities(Func<Tensor, Tensor> logits, Tensor images, int tta, int window = 0)
     {
         if (tta < 1) throw new VeracityException($"test-time augmentation needs at least 1 view, not {tta}");
+        long height = images.shape[2], width = images.shape[3];
+        if (window < 0 || window > Math.Min(height, width))
+            throw new VeracityException($"a scoring window of {window} px does not fit {width}×{height} px images");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var views = Enumerable.Range(0, tta).Select(pass => nn.functional.softmax(logits(View(images, pass)), 1)[.., 1]).ToArray();
-        return stack(views).mean([0]).to(ScalarType.Float32).data<float>().ToArray();
+        Tensor Views(Tensor picture) =>
+            stack(Enumerable.Range(0, tta).Select(pass => nn.functional.softmax(logits(View(picture, pass)), 1)[.., 1]).ToArray()).mean([0]);
+        if (window == 0 || (window == height && window == width))
+            return Views(images).to(ScalarType.Float32).data<float>().ToArray();
+        var windows = (from top in Origins(height, window) from left in Origins(width, window)
+                       select Views(images[.., .., TensorIndex.Slice(top, top + window), TensorIndex.Slice(left, left + window)])).ToArray();
+        return stack(windows).amax([0]).to(ScalarType.Float32).data<float>().ToArray();
+    }
+
+    /// <summary>Where windows of <paramref name="window"/> px start along a side: every S/4, the last flush with the end.</summary>
+    public static IReadOnlyList<long> Origins(long side, int window)
+    {
+        long stride = Math.Max(1, window / 4);
+        var origins = new List<long>();
+        for (long at = 0; at + window < side; at += stride) origins.Add(at);
+        origins.Add(side - window);
+        return origins;
     }
 
     static Tensor View(Tensor images, int pass) => (pass % 4) switch
