@@ -66,6 +66,8 @@ levers=(
   "crop-srm-self-blend|self-blend|192|--crop 128 --input srm --folds lfw-faceswap"
   "crop-srm-4-epochs|screen|192|--crop 128 --input srm --epochs 4"
   "crop-srm-4-epochs-seed-1|screen|192|--crop 128 --input srm --epochs 4 --seed 1 --folds lfw-faceswap"
+  "crop-srm-8-epochs|screen|192|--crop 128 --input srm --epochs 8"
+  "crop-srm-8-epochs-seed-1|screen|192|--crop 128 --input srm --epochs 8 --seed 1 --folds lfw-faceswap"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
 )
@@ -104,6 +106,18 @@ for ensemble in "${ensembles[@]}"; do
   done
 done
 
+# Test-time windows: the face-swap fold's windows + SRM model scored on its test set whole and by its most suspicious
+# 128-px window (--window 128, TorchSharp in float32 for both).
+for name in crop-srm crop-srm-4-epochs crop-srm-8-epochs; do
+  run="$work/runs/$name/lfw-faceswap"
+  [ -s "$run/run/best.ckpt" ] || continue
+  for window in 0 128; do
+    out="$work/windows/$name-window-$window"
+    [ -s "$out/metrics.json" ] || v evaluate --model "$run/run/best.ckpt" --engine torch --window "$window" \
+      --labels "$run/test_label.txt" --images "$work/runs/$name/faces/images" --no-faces --out "$out" > /dev/null
+  done
+done
+
 /usr/bin/python3 - "$work/runs" <<'PY'
 import json, os, sys
 runs = sys.argv[1]
@@ -127,4 +141,8 @@ for members in sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []
         report = json.load(open(os.path.join(ensembles, members, fold, "metrics.json")))
         unseen = next(s for s in report["bySource"] if s["source"] == fold)
         print(f"mean of {members.replace('+', ' + ')}, fold {fold}: unseen AUC {unseen['vsAllReals']['auc']:.4f}")
+windows = os.path.join(os.path.dirname(runs), "windows")
+for scored in sorted(os.listdir(windows)) if os.path.isdir(windows) else []:
+    report = json.load(open(os.path.join(windows, scored, "metrics.json")))
+    print(f"{scored}, fold lfw-faceswap: unseen AUC {report['metrics']['auc']:.4f}")
 PY
