@@ -75,7 +75,8 @@ wanted=("$@")
 for lever in "${levers[@]}"; do
   IFS='|' read -r name set size options <<< "$lever"
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
-  if [ "$set" = screen ]; then labels="$work/screen.csv"; images="$devdata/images"; else labels="$work/$set/labels.csv"; images="$work/$set/images"; fi
+  labels="$work/$set/labels.csv"; images="$work/$set/images"
+  if [ "$set" = screen ]; then labels="$work/screen.csv"; images="$devdata/images"; fi
   out="$work/runs/$name"
   # Faces are cut once per label set and size and shared by every lever on them.
   mkdir -p "$out" "$work/faces-$set-$size"

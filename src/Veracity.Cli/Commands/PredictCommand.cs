@@ -65,7 +65,8 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             var faces = detector.FaceSettingsFor(run.Faces);
             onFaces |= faces is not null;
             string which = run.Models.Count > 1 ? $"model {k + 1}/{run.Models.Count}, " : "";
-            byModel.Add(Ui.Counted($"Predicting ({which}TTA {run.Scoring.Tta}{(run.Scoring.Window > 0 ? $", {run.Scoring.Window}-px windows" : "")}, {detector.Engine}{(faces is null ? "" : ", on faces")})",
+            string window = run.Scoring.Window > 0 ? $", {run.Scoring.Window}-px windows" : "";
+            byModel.Add(Ui.Counted($"Predicting ({which}TTA {run.Scoring.Tta}{window}, {detector.Engine}{(faces is null ? "" : ", on faces")})",
                 (start, step) => Prediction.Run(detector, images, names, run.Scoring, mode, start, step, faces)));
         }
         return (Prediction.Mean(byModel), onFaces);
