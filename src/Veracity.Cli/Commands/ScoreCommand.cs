@@ -28,7 +28,7 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
         foreach (string path in settings.Images)
         {
             var result = Prediction.Run(detector, Path.GetDirectoryName(Path.GetFullPath(path))!, [Path.GetFileName(path)],
-                new ScoringOptions(settings.Tta, BatchSize: settings.BatchSize, Workers: 1, Window: settings.Window), OnError.Skip, faces: faces);
+                settings.Options.Scoring with { Workers = 1 }, OnError.Skip, faces: faces);
             var scored = result.Images[0];
             if (scored.Score is not double score)
             {
