@@ -67,7 +67,7 @@ levers=(
   "crop-srm-4-epochs|screen|192|--crop 128 --input srm --epochs 4"
   "crop-srm-4-epochs-seed-1|screen|192|--crop 128 --input srm --epochs 4 --seed 1 --folds lfw-faceswap"
   "crop-srm-8-epochs|screen|192|--crop 128 --input srm --epochs 8"
-  "crop-srm-8-epochs-seed-1|screen|192|--crop 128 --input srm --epochs 8 --seed 1 --folds lfw-faceswap"
+  "crop-srm-8-epochs-seed-1|screen|192|--crop 128 --input srm --epochs 8 --seed 1"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
 )

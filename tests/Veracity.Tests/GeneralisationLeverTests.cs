@@ -72,10 +72,50 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         Assert.True(maxDiff < 1e-4, $"features differ by up to {maxDiff}");
     }
 
+    [Fact]
+    public void Dct_input_is_the_rgb_network_on_the_log_magnitude_dct_of_each_8x8_block_laid_back_in_place()
+    {
+        using var scope = NewDisposeScope();
+        const int height = 16, width = 24; // not square, so rows and columns cannot be swapped unnoticed
+        var x = randn(2, 3, height, width, generator: new TorchSharp.torch.Generator(7));
+        var pixels = x.data<float>().ToArray();
+        // The reference in float64, straight from the DCT-II definition: C(u,v) = a(u) a(v) ΣΣ x(i,j) cos((2i+1)uπ/16) cos((2j+1)vπ/16).
+        static double A(int k) => k == 0 ? Math.Sqrt(0.125) : 0.5;
+        var spectrum = new float[pixels.Length];
+        for (int plane = 0; plane < 2 * 3; plane++)
+            for (int row = 0; row < height; row++)
+                for (int col = 0; col < width; col++)
+                {
+                    int u = row % 8, v = col % 8, top = row - u, left = col - v;
+                    double sum = 0;
+                    for (int i = 0; i < 8; i++)
+                        for (int j = 0; j < 8; j++)
+                            sum += pixels[(plane * height + top + i) * width + left + j]
+                                * Math.Cos((2 * i + 1) * u * Math.PI / 16) * Math.Cos((2 * j + 1) * v * Math.PI / 16);
+                    spectrum[(plane * height + row) * width + col] = (float)Math.Log(Math.Abs(A(u) * A(v) * sum) + 1.0 / 64);
+                }
+        using var model = (ResNet)Backbones.Create("resnet18", pretrained: false, seed: 1);
+        model.eval();
+        using var rgbOfSpectrum = model.Features(tensor(spectrum, x.shape));
+        model.Input = ModelInput.Dct;
+        using var dct = model.Features(x);
+        double maxDiff = (dct - rgbOfSpectrum).abs().max().item<float>();
+        Assert.True(maxDiff < 1e-4, $"features differ by up to {maxDiff}");
+
+        // A flat block has only its DC term, 8 × its value; the basis is orthonormal (energy kept).
+        using var kernels = ResNet.BlockDctKernels();
+        using var flat = nn.functional.conv2d(full(1, 3, 8, 8, 0.5f), kernels, strides: [8, 8], groups: 3).flatten();
+        Assert.Equal([4f, 0f], new[] { flat[0].item<float>(), flat[TensorIndex.Slice(1, 64)].abs().max().item<float>() }, (a, b) => Math.Abs(a - b) < 1e-5);
+        using var basis = kernels[TensorIndex.Slice(0, 64)].reshape(64, 64);
+        using var gram = basis.matmul(basis.t());
+        Assert.True((gram - eye(64)).abs().max().item<float>() < 1e-5, "the DCT basis is not orthonormal");
+    }
+
     [Theory]
     [Trait("Category", "Numerics")]
     [InlineData(ModelInput.Npr)]
     [InlineData(ModelInput.Srm)]
+    [InlineData(ModelInput.Dct)]
     public void Frozen_stages_keep_their_weights_and_statistics_and_a_residual_input_model_exports_to_the_same_numbers(ModelInput input)
     {
         using var dir = new TempDir();
@@ -142,6 +182,31 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
     }
 
     [Fact]
+    public void Checkpoint_averaging_is_the_mean_of_the_last_epochs_ends_and_nothing_before_them()
+    {
+        var config = Tiny with { Epochs = 3, AverageEpochs = 2 };
+        using var average = WeightAverage.Of(config)!;
+        using var model = Backbones.Create("resnet18", pretrained: false, seed: 2);
+        float start = model.parameters().First().data<float>()[0];
+        void Step()
+        {
+            using var _ = no_grad();
+            foreach (var p in model.parameters()) p.add_(ones_like(p), Scalars.One);
+        }
+        average.Update(model, step: 0); // per-step updates belong to the exponential average only
+        average.EndEpoch(model, 0);
+        Assert.False(average.HasStarted(0));
+        Step();
+        average.EndEpoch(model, 1);
+        Assert.True(average.HasStarted(1));
+        Assert.Equal(start + 1, average.Model.parameters().First().data<float>()[0], 5);
+        Step();
+        average.EndEpoch(model, 2); // (w + 1 + w + 2) / 2
+        Assert.Equal(start + 1.5f, average.Model.parameters().First().data<float>()[0], 5);
+        Assert.Null(WeightAverage.Of(Tiny));
+    }
+
+    [Fact]
     public void The_shortcut_removing_augmentations_change_pixels_only_when_drawn_and_repeat_with_the_seed()
     {
         var decoder = new ImageDecoder();
@@ -200,6 +265,8 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         Assert.Equal("Input", Refused(Tiny with { Model = "resnet50", Input = ModelInput.Npr }));
         Assert.Equal("Freeze", Refused(Tiny with { Model = "mobilenet_v3_small", Freeze = FrozenStages.Stem }));
         Assert.Equal("EmaDecay", Refused(Tiny with { EmaDecay = 1 }));
+        Assert.Equal("AverageEpochs", Refused(Tiny with { AverageEpochs = Tiny.Epochs + 1 }));
+        Assert.Equal("AverageEpochs", Refused(Tiny with { AverageEpochs = 1, EmaDecay = 0.9 }));
         Assert.Equal("NoiseProbability", Refused(Tiny with { NoiseProbability = 2 }));
         Assert.Equal("Crop", Refused(Tiny with { Crop = Tiny.ImageSize }));
         Assert.Equal("LayerDecay", Refused(Tiny with { LayerDecay = 0 }));

@@ -56,13 +56,16 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--erasing <P>"), Description("Probability of filling a random rectangle with random pixels.")]
     public double? Erasing { get; init; }
     [CommandOption("--input <KIND>"), Description("rgb; npr: the network sees neighbouring-pixel residuals x - up(down(x)); srm: three " +
-        "fixed high-pass residuals (spatial rich model).")]
+        "fixed high-pass residuals (spatial rich model); dct: the log-magnitude DCT of each channel's 8x8 blocks.")]
     public ModelInput? Input { get; init; }
     [CommandOption("--freeze <STAGE>"), Description("Freeze the trunk up to and including: none, stem, layer1, layer2, layer3 or layer4 " +
         "(the whole trunk: a linear probe).")]
     public FrozenStages? Freeze { get; init; }
     [CommandOption("--ema <DECAY>"), Description("Validate, keep and score an exponential moving average of the weights (e.g. 0.999).")]
     public double? Ema { get; init; }
+    [CommandOption("--average-epochs <K>"), Description("Validate, keep and score the mean of the weights at the end of each of the " +
+        "last K epochs (checkpoint averaging).")]
+    public int? AverageEpochs { get; init; }
     [CommandOption("--mixup <ALPHA>")] public double? Mixup { get; init; }
     [CommandOption("--cutmix <ALPHA>")] public double? Cutmix { get; init; }
     [CommandOption("--balance-sources"), Description("Each epoch draws every source of a class equally often.")]
@@ -85,6 +88,7 @@ public class RecipeSettings : FaceOptionSettings
             JpegProbability = Jpeg ?? c.JpegProbability, DownUpProbability = DownUp ?? c.DownUpProbability,
             NoiseProbability = Noise ?? c.NoiseProbability, ErasingProbability = Erasing ?? c.ErasingProbability,
             Input = Input ?? c.Input, Freeze = Freeze ?? c.Freeze, EmaDecay = Ema ?? c.EmaDecay, Crop = Crop ?? c.Crop,
+            AverageEpochs = AverageEpochs ?? c.AverageEpochs,
             LayerDecay = LayerDecay ?? c.LayerDecay,
             MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
             BalanceSources = BalanceSources || c.BalanceSources,

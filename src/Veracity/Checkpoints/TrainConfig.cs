@@ -47,6 +47,12 @@ public sealed record TrainConfig
     /// </summary>
     public double EmaDecay { get; init; }
     /// <summary>
+    /// Checkpoint averaging: from the epoch this many before the end on, validation, best.ckpt and scoring use the
+    /// uniform mean of the weights at the end of each epoch so far (0 = off). Batch-norm statistics are the
+    /// latest epoch's, as with <see cref="EmaDecay"/>.
+    /// </summary>
+    public int AverageEpochs { get; init; }
+    /// <summary>
     /// Training sees random windows of this many pixels cut from the <see cref="ImageSize"/> picture at its scale (no
     /// resampling); validation and scoring see the whole picture, whose global pooling averages over every window.
     /// Null: training sees the whole picture too.
@@ -165,9 +171,11 @@ public sealed record TrainConfig
         Require(StepSize >= 1, nameof(StepSize), "must be at least 1");
         Require(Input == ModelInput.Rgb || spec.HasStages, nameof(Input), $"{Input} needs a backbone with stages ({StagedBackbones()})");
         Require(Freeze == FrozenStages.None || spec.HasStages, nameof(Freeze), $"freezing needs a backbone with stages ({StagedBackbones()})");
-        Require(Enum.IsDefined(Input), nameof(Input), "must be rgb, npr or srm");
+        Require(Enum.IsDefined(Input), nameof(Input), "must be rgb, npr, srm or dct");
         Require(Enum.IsDefined(Freeze), nameof(Freeze), $"must be one of {string.Join(", ", Enum.GetNames<FrozenStages>())}");
         Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), "must be at least 0 and below 1");
+        Require(AverageEpochs >= 0 && AverageEpochs <= Epochs, nameof(AverageEpochs), $"must be at least 0 and at most the epochs ({Epochs})");
+        Require(AverageEpochs == 0 || EmaDecay == 0, nameof(AverageEpochs), "and --ema are two weight averages: choose one");
         Require(LayerDecay is > 0 and <= 1, nameof(LayerDecay), "must be above 0 and at most 1");
         Require(LayerDecay == 1 || spec.HasStages, nameof(LayerDecay), $"needs a backbone with stages ({StagedBackbones()})");
         Require(Crop is null || (Crop >= 32 && Crop < ImageSize), nameof(Crop), $"must be at least 32 and smaller than the image size ({ImageSize})");

@@ -29,6 +29,7 @@ public static class OnnxExport
         {
             ModelInput.Npr => graph.NeighbouringPixelResiduals(InputName),
             ModelInput.Srm => graph.RichModelResiduals(InputName),
+            ModelInput.Dct => graph.BlockSpectrum(InputName),
             _ => InputName,
         };
         string x = graph.ConvBn(input, resnet.conv1, resnet.bn1, stride: 2, pad: 3);
@@ -59,6 +60,9 @@ public static class OnnxExport
     }
 
     static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    static AttributeProto Str(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
     static AttributeProto Ints(string name, params long[] values)
     {
@@ -116,6 +120,16 @@ public static class OnnxExport
         {
             using var kernels = ResNet.RichModelKernels();
             return Node("Conv", [input, Initializer(kernels)], Ints("kernel_shape", 5, 5), Ints("pads", 2, 2, 2, 2));
+        }
+
+        /// <summary>The <see cref="ModelInput.Dct"/> spectrum: the block DCT as one convolution, laid back by DepthToSpace.</summary>
+        public string BlockSpectrum(string input)
+        {
+            using var kernels = ResNet.BlockDctKernels();
+            using var floor = tensor(ResNet.SpectrumFloor);
+            string coefficients = Node("Conv", [input, Initializer(kernels)], Int("group", 3), Ints("kernel_shape", 8, 8), Ints("strides", 8, 8));
+            string laidBack = Node("DepthToSpace", [coefficients], Int("blocksize", 8), Str("mode", "CRD"));
+            return Node("Log", [Node("Add", [Node("Abs", [laidBack]), Initializer(floor)])]);
         }
 
         public string Initializer(Tensor value)

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -200,6 +201,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
         {
             ModelInput.Npr => NeighbouringPixelResiduals(x),
             ModelInput.Srm => RichModelResiduals(x),
+            ModelInput.Dct => BlockSpectrum(x),
             _ => x.alias(),
         };
         using var cast = BFloat16 ? input.to(ScalarType.BFloat16) : input.alias();
@@ -245,6 +247,39 @@ public sealed class ResNet : Module<Tensor, Tensor>
     {
         using var kernels = RichModelKernels();
         return functional.conv2d(x, kernels, padding: [2, 2]);
+    }
+
+    /// <summary>Floor of <see cref="ModelInput.Dct"/>'s log-magnitude: about one grey level after normalisation.</summary>
+    internal const float SpectrumFloor = 1f / 64;
+
+    /// <summary>
+    /// The <see cref="ModelInput.Dct"/> basis, 192 × 1 × 8 × 8 for a convolution with three groups of stride 8:
+    /// output 64·c + 8·u + v is the orthonormal DCT-II coefficient (u down, v across) of channel c's block, the order
+    /// in which a pixel shuffle of 8 lays it back at row u, column v of the block.
+    /// </summary>
+    internal static Tensor BlockDctKernels()
+    {
+        var basis = new float[3 * 64 * 64];
+        for (int c = 0; c < 3; c++)
+            for (int u = 0; u < 8; u++)
+                for (int v = 0; v < 8; v++)
+                    for (int i = 0; i < 8; i++)
+                        for (int j = 0; j < 8; j++)
+                            basis[((c * 64 + u * 8 + v) * 8 + i) * 8 + j] = (float)(DctWeight(u, i) * DctWeight(v, j));
+        return tensor(basis, [192, 1, 8, 8]);
+    }
+
+    /// <summary>Entry (k, n) of the orthonormal 8-point DCT-II matrix.</summary>
+    internal static double DctWeight(int k, int n) => (k == 0 ? Math.Sqrt(1.0 / 8) : 0.5) * Math.Cos((2 * n + 1) * k * Math.PI / 16);
+
+    static Tensor BlockSpectrum(Tensor x)
+    {
+        using var kernels = BlockDctKernels();
+        using var coefficients = functional.conv2d(x, kernels, strides: [8, 8], groups: 3);
+        using var laidBack = functional.pixel_shuffle(coefficients, 8);
+        using var floor = SpectrumFloor.ToScalar();
+        using var magnitude = laidBack.abs();
+        return magnitude.add_(floor, Scalars.One).log();
     }
 
     /// <summary>Every distinct convolution shape a batch of <paramref name="batch"/> images of <paramref name="size"/> px meets, in order.</summary>

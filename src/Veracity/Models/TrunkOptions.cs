@@ -20,6 +20,14 @@ public enum ModelInput
     /// resampling traces stay.
     /// </summary>
     Srm,
+    /// <summary>
+    /// The log-magnitude spectrum of each channel's 8×8 blocks, as JPEG cuts them: the orthonormal 2-D DCT-II of
+    /// every block, log(|c| + 1/64), each block's 64 coefficients laid back where its pixels were (low frequencies
+    /// top-left), the frequency-aware input of F³-Net (Qian et al., ECCV 2020) without its learned filters. 1/64 is
+    /// about one grey level after normalisation, so rounding noise sits at the floor. A side that is not a multiple of
+    /// 8 loses its last rows or columns.
+    /// </summary>
+    Dct,
 }
 
 /// <summary>How much of a staged backbone's trunk is frozen (its weights and batch-norm statistics kept as loaded).</summary>

@@ -64,7 +64,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
 
         OptimizerHelper? optimizer = null;
         nn.Module<Tensor, Tensor>? model = null;
-        using var average = config.EmaDecay > 0 ? WeightAverage.For(config) : null;
+        using var average = WeightAverage.Of(config);
         try // the model and optimiser are freed however the run ends, a failed resume included
         {
             if (resumeFrom is null)
@@ -77,8 +77,6 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
             {
                 (_, model) = Checkpoint.Load(Path.Combine(runDir, LastFile), m => optimizer = MakeOptimizer(m), average?.Model);
             }
-            // What is validated, kept as best.ckpt and scored: the weight average when there is one.
-            var evaluated = average?.Model ?? model;
             if (optimizer is null) throw new InvalidOperationException("no optimiser was made for the model");
             if (model is ResNet resnet) resnet.BFloat16 = config.Precision == Precision.BFloat16;
 
@@ -133,6 +131,9 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 }
 
                 double imagesPerSecond = imagesThisRun / clock.Elapsed.TotalSeconds;
+                average?.EndEpoch(model, epoch);
+                // What is validated, kept as best.ckpt and scored: the weight average once it holds something.
+                var evaluated = average is not null && average.HasStarted(epoch) ? average.Model : model;
                 var metrics = Validate(evaluated, val, epoch);
                 foreach (var fallback in ConvolutionCheck.Failures.Skip(reportedFallbacks))
                     Line($"Note: {fallback}; that convolution runs on a slower, correct path instead");

@@ -6,29 +6,35 @@ using static TorchSharp.torch;
 namespace Veracity.Training;
 
 /// <summary>
-/// An exponential moving average of a model's weights (batch-norm statistics are copied as they are), kept in a
-/// second model of the same backbone. The decay ramps up as (1 + step) / (10 + step) towards
-/// <see cref="TrainConfig.EmaDecay"/>, so the average does not cling to the starting weights on short runs; it is a
-/// pure function of the step, so a resumed run keeps the same average.
+/// A running average of a model's weights (batch-norm statistics are copied as they are), kept in a second model of
+/// the same backbone. Either exponential per step (<see cref="TrainConfig.EmaDecay"/>: the decay ramps up as
+/// (1 + step) / (10 + step), so the average does not cling to the starting weights on short runs) or uniform over the
+/// ends of the last epochs (<see cref="TrainConfig.AverageEpochs"/>, checkpoint averaging). Both are pure functions
+/// of the step or epoch, so a resumed run keeps the same average.
 /// </summary>
 public sealed class WeightAverage : IDisposable
 {
     public nn.Module<Tensor, Tensor> Model { get; }
     readonly double _decay;
+    readonly int _firstEpoch;
 
-    WeightAverage(nn.Module<Tensor, Tensor> model, double decay)
+    WeightAverage(nn.Module<Tensor, Tensor> model, double decay, int firstEpoch)
     {
         Model = model;
         _decay = decay;
+        _firstEpoch = firstEpoch;
         Model.eval();
     }
+
+    /// <summary>The average <paramref name="config"/> asks for, or null.</summary>
+    public static WeightAverage? Of(TrainConfig config) => config.EmaDecay > 0 || config.AverageEpochs > 0 ? For(config) : null;
 
     /// <summary>An empty average for <paramref name="config"/>'s backbone, to be filled by <see cref="CopyFrom"/> or a checkpoint.</summary>
     public static WeightAverage For(TrainConfig config)
     {
         var model = Backbones.Create(config.Model, pretrained: false, input: config.Input, freeze: config.Freeze);
         if (model is ResNet resnet) resnet.BFloat16 = config.Precision == Precision.BFloat16;
-        return new WeightAverage(model, config.EmaDecay);
+        return new WeightAverage(model, config.EmaDecay, config.AverageEpochs > 0 ? config.Epochs - config.AverageEpochs : int.MaxValue);
     }
 
     public void CopyFrom(nn.Module<Tensor, Tensor> model)
@@ -37,10 +43,25 @@ public sealed class WeightAverage : IDisposable
         foreach (var (average, current) in Pairs(model)) average.copy_(current);
     }
 
-    /// <summary>Folds the weights after optimiser step <paramref name="step"/> (counted from 0 over the whole run) into the average.</summary>
+    /// <summary>Whether the average holds anything to validate at the end of <paramref name="epoch"/>.</summary>
+    public bool HasStarted(int epoch) => _decay > 0 || epoch >= _firstEpoch;
+
+    /// <summary>Folds the weights after optimiser step <paramref name="step"/> (counted from 0 over the whole run) into the exponential average.</summary>
     public void Update(nn.Module<Tensor, Tensor> model, long step)
     {
-        double decay = Math.Min(_decay, (1.0 + step) / (10.0 + step));
+        if (_decay > 0) Fold(model, Math.Min(_decay, (1.0 + step) / (10.0 + step)));
+    }
+
+    /// <summary>Folds the weights at the end of <paramref name="epoch"/> into the uniform average of the last epochs.</summary>
+    public void EndEpoch(nn.Module<Tensor, Tensor> model, int epoch)
+    {
+        if (epoch < _firstEpoch) return;
+        int count = epoch - _firstEpoch + 1; // this epoch is the count-th averaged: keep (count − 1)/count of the mean
+        Fold(model, (count - 1.0) / count);
+    }
+
+    void Fold(nn.Module<Tensor, Tensor> model, double decay)
+    {
         using var _ = no_grad();
         using Scalar keep = decay.ToScalar(), take = (1 - decay).ToScalar();
         foreach (var (average, current) in Model.parameters().Zip(model.parameters()))
