@@ -4,7 +4,8 @@
 # DEVDATA_DIR is what bench/devdata/build.sh wrote (labels.csv, images/). Every lever trains resnet18 on aligned
 # face crops (--faces) at 128 px (192 where it says) for 2 epochs, the screening scale that fits this 2-core
 # machine: a lever costs 10-40 minutes (three folds). Then the ensembles of some levers' models are scored. Runs
-# resume: run the same command again after a stop. Without LEVER arguments every lever runs; the table is printed
+# resume: run the same command again after a stop. The synth-* levers repeat some of them on synth's
+# leave-one-manipulation-out. Without LEVER arguments every lever runs; the table is printed
 # from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
 set -euo pipefail
 if [ $# -lt 2 ]; then
@@ -68,8 +69,25 @@ levers=(
   "crop-srm-4-epochs-seed-1|screen|192|--crop 128 --input srm --epochs 4 --seed 1 --folds lfw-faceswap"
   "crop-srm-8-epochs|screen|192|--crop 128 --input srm --epochs 8"
   "crop-srm-8-epochs-seed-1|screen|192|--crop 128 --input srm --epochs 8 --seed 1"
+  "crop-dct|screen|192|--crop 128 --input dct"
+  "crop-srm-8-epochs-average-4|screen|192|--crop 128 --input srm --epochs 8 --average-epochs 4 --folds lfw-faceswap"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
+)
+# The same levers on synth's leave-one-manipulation-out (1,000 painted scenes at 128 px, five kinds; README
+# "veracity crossval"): the demo preset for 3 epochs is the baseline, about a minute a fold. Windows are 96 px here.
+synth_levers=(
+  "synth-baseline|"
+  "synth-npr|--input npr"
+  "synth-srm|--input srm"
+  "synth-dct|--input dct"
+  "synth-crop-96|--crop 96"
+  "synth-crop-96-srm|--crop 96 --input srm"
+  "synth-augment|--down-up 0.3 --noise 0.2 --erasing 0.25"
+  "synth-ema|--ema 0.999"
+  "synth-average-2|--average-epochs 2"
+  "synth-freeze-layer2|--freeze layer2"
+  "synth-linear-probe|--freeze layer4 --lr 1e-3"
 )
 wanted=("$@")
 for lever in "${levers[@]}"; do
@@ -84,6 +102,16 @@ for lever in "${levers[@]}"; do
   echo "== $name: crossval --faces --image-size $size --epochs 2 $options"
   # shellcheck disable=SC2086
   v crossval --labels "$labels" --images "$images" --faces --image-size "$size" --epochs 2 --out "$out" $options
+done
+
+for lever in "${synth_levers[@]}"; do
+  IFS='|' read -r name options <<< "$lever"
+  if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
+  [ -s "$work/synth/trainset_label.txt" ] || v synth --out "$work/synth" --count 1000 --size 128 --seed 0
+  echo "== $name: crossval on synth --preset demo --epochs 3 $options"
+  # shellcheck disable=SC2086
+  v crossval --labels "$work/synth/trainset_label.txt" --images "$work/synth/trainset" --preset demo --epochs 3 \
+    --out "$work/synth-runs/$name" $options
 done
 
 # Ensembles: each fold's models of these levers (same seed, so the same test split; same face size), their scores
@@ -119,11 +147,12 @@ for name in crop-srm crop-srm-4-epochs crop-srm-8-epochs; do
   done
 done
 
-/usr/bin/python3 - "$work/runs" <<'PY'
+/usr/bin/python3 - "$work/runs" "$work/synth-runs" <<'PY'
 import json, os, sys
 runs = sys.argv[1]
+names = lambda d: sorted(os.listdir(d), key=lambda n: os.path.getmtime(os.path.join(d, n))) if os.path.isdir(d) else []
 print(f"{'lever':22s} {'folds':>5s} {'mean unseen':>11s} {'worst fold':>24s} {'in-domain':>9s} {'min/fold':>8s}  unseen AUC by fold")
-for name in sorted(os.listdir(runs), key=lambda n: os.path.getmtime(os.path.join(runs, n))):
+for runs, name in [(d, n) for d in sys.argv[1:] for n in names(d)]:
     # Each finished fold's result.json, so a lever stopped part way shows what it measured.
     folds = [json.load(open(os.path.join(runs, name, fold, "result.json"))) for fold in sorted(os.listdir(os.path.join(runs, name)))
              if os.path.exists(os.path.join(runs, name, fold, "result.json"))]
@@ -136,13 +165,13 @@ for name in sorted(os.listdir(runs), key=lambda n: os.path.getmtime(os.path.join
     by_fold = ", ".join(f"{f['source']} {f['unseen']['auc']:.3f}" for f in folds)
     print(f"{name:22s} {len(folds):5d} {mean:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
           f"{in_domain:9.4f} {minutes:8.1f}  {by_fold}")
-ensembles = os.path.join(os.path.dirname(runs), "ensembles")
+ensembles = os.path.join(os.path.dirname(sys.argv[1]), "ensembles")
 for members in sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []:
     for fold in sorted(os.listdir(os.path.join(ensembles, members))):
         report = json.load(open(os.path.join(ensembles, members, fold, "metrics.json")))
         unseen = next(s for s in report["bySource"] if s["source"] == fold)
         print(f"mean of {members.replace('+', ' + ')}, fold {fold}: unseen AUC {unseen['vsAllReals']['auc']:.4f}")
-windows = os.path.join(os.path.dirname(runs), "windows")
+windows = os.path.join(os.path.dirname(sys.argv[1]), "windows")
 for scored in sorted(os.listdir(windows)) if os.path.isdir(windows) else []:
     report = json.load(open(os.path.join(windows, scored, "metrics.json")))
     print(f"{scored}, fold lfw-faceswap: unseen AUC {report['metrics']['auc']:.4f}")
