@@ -41,6 +41,7 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
     }
 
     [Fact]
+    [Trait("Category", "Numerics")] // a fixed convolution: oneDNN picks its kernel by ISA
     public void Srm_input_is_the_rgb_network_on_three_fixed_kernels_of_the_channel_mean()
     {
         using var scope = NewDisposeScope();
@@ -73,6 +74,7 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
     }
 
     [Fact]
+    [Trait("Category", "Numerics")] // a fixed convolution: oneDNN picks its kernel by ISA
     public void Dct_input_is_the_rgb_network_on_the_log_magnitude_dct_of_each_8x8_block_laid_back_in_place()
     {
         using var scope = NewDisposeScope();

@@ -230,7 +230,11 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// The <see cref="ModelInput.Srm"/> kernels, out × in × 5 × 5: output k is kernel k on the mean of the three
     /// channels (each kernel sums to zero, so flat areas give 0).
     /// </summary>
-    internal static Tensor RichModelKernels()
+    internal static Tensor RichModelKernels() => tensor(RichModelWeights, [3, 3, 5, 5]);
+
+    static readonly float[] RichModelWeights = MakeRichModelWeights();
+
+    static float[] MakeRichModelWeights()
     {
         float[][] kernels =
         [
@@ -239,8 +243,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
             [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, -2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
         ];
         float[] scales = [12, 4, 2];
-        var weights = kernels.SelectMany((k, i) => Enumerable.Repeat(k.Select(v => v / scales[i] / 3), 3).SelectMany(v => v)).ToArray();
-        return tensor(weights, [3, 3, 5, 5]);
+        return kernels.SelectMany((k, i) => Enumerable.Repeat(k.Select(v => v / scales[i] / 3), 3).SelectMany(v => v)).ToArray();
     }
 
     static Tensor RichModelResiduals(Tensor x)
@@ -257,20 +260,22 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// output 64·c + 8·u + v is the orthonormal DCT-II coefficient (u down, v across) of channel c's block, the order
     /// in which a pixel shuffle of 8 lays it back at row u, column v of the block.
     /// </summary>
-    internal static Tensor BlockDctKernels()
+    internal static Tensor BlockDctKernels() => tensor(BlockDctBasis, [192, 1, 8, 8]);
+
+    static readonly float[] BlockDctBasis = MakeBlockDctBasis();
+
+    static float[] MakeBlockDctBasis()
     {
+        static double Weight(int k, int n) => (k == 0 ? Math.Sqrt(1.0 / 8) : 0.5) * Math.Cos((2 * n + 1) * k * Math.PI / 16);
         var basis = new float[3 * 64 * 64];
         for (int c = 0; c < 3; c++)
             for (int u = 0; u < 8; u++)
                 for (int v = 0; v < 8; v++)
                     for (int i = 0; i < 8; i++)
                         for (int j = 0; j < 8; j++)
-                            basis[((c * 64 + u * 8 + v) * 8 + i) * 8 + j] = (float)(DctWeight(u, i) * DctWeight(v, j));
-        return tensor(basis, [192, 1, 8, 8]);
+                            basis[((c * 64 + u * 8 + v) * 8 + i) * 8 + j] = (float)(Weight(u, i) * Weight(v, j));
+        return basis;
     }
-
-    /// <summary>Entry (k, n) of the orthonormal 8-point DCT-II matrix.</summary>
-    internal static double DctWeight(int k, int n) => (k == 0 ? Math.Sqrt(1.0 / 8) : 0.5) * Math.Cos((2 * n + 1) * k * Math.PI / 16);
 
     static Tensor BlockSpectrum(Tensor x)
     {
