@@ -170,6 +170,11 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         using var onnx = Detector.Load(result.BestCheckpoint, Engine.Onnx);
         var refused = Assert.Throws<VeracityException>(() => onnx.Score(batch.Images, window: window));
         Assert.Contains("TorchSharp engine", refused.Message);
+        // Told up front, the automatic engine is a TorchSharp one on every CPU, and ONNX is refused before any scoring.
+        using (var auto = Detector.Load(result.BestCheckpoint, Engine.Auto, windows: true))
+            Assert.Contains(auto.Engine, new[] { Engine.Torch, Engine.TorchBf16 });
+        Assert.Contains("TorchSharp engine",
+            Assert.Throws<VeracityException>(() => Detector.Load(result.BestCheckpoint, Engine.Onnx, windows: true)).Message);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         bool onFaces = false;
         foreach (var (model, k) in run.Models.Select((model, k) => (model, k)))
         {
-            using var detector = Detector.Load(model, run.Engine);
+            using var detector = Detector.Load(model, run.Engine, windows: run.Scoring.Window > 0);
             var faces = detector.FaceSettingsFor(run.Faces);
             onFaces |= faces is not null;
             string which = run.Models.Count > 1 ? $"model {k + 1}/{run.Models.Count}, " : "";

@@ -17,7 +17,7 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        using var detector = Detector.Load(settings.Model, settings.Engine);
+        using var detector = Detector.Load(settings.Model, settings.Engine, windows: settings.Window > 0);
         var faces = detector.FaceSettingsFor(settings.Options.Faces);
         double threshold = detector.Info.Threshold;
         var table = new Table().AddColumns("image", faces is null ? "" : "face (x, y, w, h px; confidence)", "deepfake probability",

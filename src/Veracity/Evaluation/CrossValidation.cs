@@ -132,9 +132,9 @@ public static class CrossValidation
 
         // The fold's test set and its in-domain held-out part, scored in one pass: the held-out reals are in both.
         var evaluated = fold.Val.Concat(fold.Test.Where(r => r.Target == 1)).ToList();
-        using var detector = Detector.Load(trained.BestCheckpoint);
-        var scored = Prediction.Run(detector, options.Images, evaluated.Select(r => r.Name).ToList(),
-            options.Scoring ?? new ScoringOptions(), OnError.Fail);
+        var scoring = options.Scoring ?? new ScoringOptions();
+        using var detector = Detector.Load(trained.BestCheckpoint, windows: scoring.Window > 0);
+        var scored = Prediction.Run(detector, options.Images, evaluated.Select(r => r.Name).ToList(), scoring, OnError.Fail);
         var scores = scored.Images.Select(i => i.Score!.Value).ToList();
         BinaryMetrics On(Func<LabelRow, bool> include)
         {

@@ -39,12 +39,17 @@ public sealed class Detector : IDisposable
     /// <summary>The TorchSharp network (null when ONNX Runtime runs it).</summary>
     public nn.Module<Tensor, Tensor>? Model => _model;
 
-    /// <summary>Loads a checkpoint (.ckpt) or an exported model (.onnx).</summary>
-    public static Detector Load(string path, Engine engine = Engine.Auto)
+    /// <summary>
+    /// Loads a checkpoint (.ckpt) or an exported model (.onnx). With <paramref name="windows"/> (the caller will score
+    /// windows, <see cref="Score"/>), <see cref="Engine.Auto"/> picks a TorchSharp engine and ONNX is refused here,
+    /// before any picture is read.
+    /// </summary>
+    public static Detector Load(string path, Engine engine = Engine.Auto, bool windows = false)
     {
         if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
         {
             if (engine == Engine.Torch) throw new VeracityException($"{path} is an ONNX model: it runs on ONNX Runtime only");
+            if (windows) throw WindowsNeedTorch($"{path} is an ONNX model");
             if (!File.Exists(path)) throw new VeracityException($"model not found: {path}");
             var session = OpenSession(File.ReadAllBytes(path), path);
             string json = session.ModelMetadata.CustomMetadataMap.GetValueOrDefault(OnnxExport.MetadataKey)
@@ -58,7 +63,8 @@ public sealed class Detector : IDisposable
         {
             model.eval();
             var spec = Models.Backbones.Get(info.Backbone);
-            if (engine == Engine.Auto) engine = Fastest(spec);
+            if (engine == Engine.Auto) engine = Fastest(spec, windows);
+            if (engine == Engine.Onnx && windows) throw WindowsNeedTorch("the ONNX engine was asked for");
             if (engine == Engine.TorchBf16)
             {
                 if (!spec.SupportsBFloat16 || model is not ResNet resnet)
@@ -79,11 +85,15 @@ public sealed class Detector : IDisposable
         }
     }
 
-    /// <summary>What <see cref="Engine.Auto"/> becomes for a backbone on this CPU.</summary>
-    public static Engine Fastest(Models.BackboneSpec spec) =>
+    /// <summary>What <see cref="Engine.Auto"/> becomes for a backbone on this CPU (a TorchSharp one to score <paramref name="windows"/>).</summary>
+    public static Engine Fastest(Models.BackboneSpec spec, bool windows = false) =>
         spec.SupportsBFloat16 && CpuInfo.Current.HasAmx ? Engine.TorchBf16
-        : spec.OnnxExportable ? Engine.Onnx
+        : spec.OnnxExportable && !windows ? Engine.Onnx
         : Engine.Torch;
+
+    static VeracityException WindowsNeedTorch(string why) =>
+        new($"scoring windows (--window) needs a TorchSharp engine (--engine torch or torchbf16): {why}, and ONNX models " +
+            "take pictures of their own size only");
 
     static InferenceSession OpenSession(byte[] onnx, string path)
     {
@@ -122,9 +132,7 @@ public sealed class Detector : IDisposable
     /// </summary>
     public float[] Score(Tensor images, int tta = 1, int window = 0)
     {
-        if (window > 0 && window < Info.ImageSize && _session is not null)
-            throw new VeracityException($"scoring {window}-px windows needs a TorchSharp engine (--engine torch or torchbf16): " +
-                                        $"the ONNX model takes {Info.ImageSize}-px pictures only");
+        if (window > 0 && window < Info.ImageSize && _session is not null) throw WindowsNeedTorch("this detector runs on ONNX Runtime");
         return Scoring.FakeProbabilities(Logits, images, tta, window);
     }
 
