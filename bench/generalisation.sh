@@ -90,9 +90,11 @@ synth_levers=(
   "synth-linear-probe|--freeze layer4 --lr 1e-3"
 )
 wanted=("$@")
+# Whether lever $1 runs: every lever without LEVER arguments, else the named ones.
+chosen() { [ ${#wanted[@]} -eq 0 ] || [[ " ${wanted[*]} " == *" $1 "* ]]; }
 for lever in "${levers[@]}"; do
   IFS='|' read -r name set size options <<< "$lever"
-  if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
+  chosen "$name" || continue
   labels="$work/$set/labels.csv"; images="$work/$set/images"
   if [ "$set" = screen ]; then labels="$work/screen.csv"; images="$devdata/images"; fi
   out="$work/runs/$name"
@@ -106,7 +108,7 @@ done
 
 for lever in "${synth_levers[@]}"; do
   IFS='|' read -r name options <<< "$lever"
-  if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
+  chosen "$name" || continue
   [ -s "$work/synth/trainset_label.txt" ] || v synth --out "$work/synth" --count 1000 --size 128 --seed 0
   echo "== $name: crossval on synth --preset demo --epochs 3 $options"
   # shellcheck disable=SC2086

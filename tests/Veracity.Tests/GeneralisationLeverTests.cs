@@ -107,7 +107,8 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         // A flat block has only its DC term, 8 × its value; the basis is orthonormal (energy kept).
         using var kernels = ResNet.BlockDctKernels();
         using var flat = nn.functional.conv2d(full(1, 3, 8, 8, 0.5f), kernels, strides: [8, 8], groups: 3).flatten();
-        Assert.Equal([4f, 0f], new[] { flat[0].item<float>(), flat[TensorIndex.Slice(1, 64)].abs().max().item<float>() }, (a, b) => Math.Abs(a - b) < 1e-5);
+        Assert.Equal([4f, 0f], new[] { flat[0].item<float>(), flat[TensorIndex.Slice(1, 64)].abs().max().item<float>() },
+            (a, b) => Math.Abs(a - b) < 1e-5);
         using var basis = kernels[TensorIndex.Slice(0, 64)].reshape(64, 64);
         using var gram = basis.matmul(basis.t());
         Assert.True((gram - eye(64)).abs().max().item<float>() < 1e-5, "the DCT basis is not orthonormal");

@@ -15,7 +15,10 @@ public static class Checkpoint
     static readonly byte[] Magic = "VERACITY-CKPT\n"u8.ToArray();
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    /// <param name="average">The weight average a resumed run continues (<see cref="TrainConfig.EmaDecay"/>, <see cref="TrainConfig.AverageEpochs"/>), after the optimiser state.</param>
+    /// <param name="average">
+    /// The weight average a resumed run continues (<see cref="TrainConfig.EmaDecay"/>, <see cref="TrainConfig.AverageEpochs"/>),
+    /// after the optimiser state.
+    /// </param>
     public static void Save(string path, CheckpointInfo info, nn.Module model, TorchSharp.Modules.OptimizerHelper? optimizer = null,
         nn.Module? average = null) =>
         AtomicFile.Write(path, stream =>

@@ -46,7 +46,10 @@ public sealed class WeightAverage : IDisposable
     /// <summary>Whether the average holds anything to validate at the end of <paramref name="epoch"/>.</summary>
     public bool HasStarted(int epoch) => _decay > 0 || epoch >= _firstEpoch;
 
-    /// <summary>Folds the weights after optimiser step <paramref name="step"/> (counted from 0 over the whole run) into the exponential average.</summary>
+    /// <summary>
+    /// Folds the weights after optimiser step <paramref name="step"/> (counted from 0 over the whole run) into the
+    /// exponential average.
+    /// </summary>
     public void Update(nn.Module<Tensor, Tensor> model, long step)
     {
         if (_decay > 0) Fold(model, Math.Min(_decay, (1.0 + step) / (10.0 + step)));
