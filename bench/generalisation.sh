@@ -42,7 +42,7 @@ if [ ! -s "$work/self-blend/labels.csv" ]; then
   v synth --from-reals "$work/screen.csv" --images "$devdata/images" --per-kind 600 --out "$work/self-blend" --manipulations self-blend
 fi
 
-# name | label set (screen, own or self-blend) | face crop size | options beyond the default preset
+# name | label set (screen; all: the whole corpus; own or self-blend) | face crop size | options beyond the default preset
 levers=(
   "default|screen|128|"
   "seed|screen|128|--preset seed"
@@ -71,6 +71,8 @@ levers=(
   "crop-srm-8-epochs-seed-1|screen|192|--crop 128 --input srm --epochs 8 --seed 1"
   "crop-dct|screen|192|--crop 128 --input dct"
   "crop-srm-8-epochs-average-4|screen|192|--crop 128 --input srm --epochs 8 --average-epochs 4 --folds lfw-faceswap"
+  "whole-default|all|128|"
+  "whole-generalise|all|192|--preset generalise --epochs 8 --epoch-size 3000"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
 )
@@ -97,6 +99,7 @@ for lever in "${levers[@]}"; do
   chosen "$name" || continue
   labels="$work/$set/labels.csv"; images="$work/$set/images"
   if [ "$set" = screen ]; then labels="$work/screen.csv"; images="$devdata/images"; fi
+  if [ "$set" = all ]; then labels="$devdata/labels.csv"; images="$devdata/images"; fi
   out="$work/runs/$name"
   # Faces are cut once per label set and size and shared by every lever on them.
   mkdir -p "$out" "$work/faces-$set-$size"
@@ -121,6 +124,7 @@ done
 ensembles=(
   "default npr freeze-layer2 augment"
   "crop-128-of-192 crop-srm crop-layer-decay size-192"
+  "crop-srm-8-epochs crop-dct"
 )
 for ensemble in "${ensembles[@]}"; do
   read -r -a names <<< "$ensemble"

@@ -65,6 +65,25 @@ public class DataLoaderTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         Assert.NotEqual(order, Collect(c, 1).SelectMany(x => x.Indices));
     }
 
+    [Theory]
+    [InlineData(7)] // epochs shorter than a pass
+    [InlineData(53)] // longer than a pass: an epoch spans two or three passes
+    public void Epochs_of_a_set_size_take_the_passes_in_turn_so_every_row_is_seen_once_per_pass(int epochSize)
+    {
+        var dataset = Dataset();
+        var passes = new DataLoader(dataset, new LoaderOptions(BatchSize: 5, Shuffle: true, Seed: 3));
+        var sized = new DataLoader(dataset, new LoaderOptions(BatchSize: 5, Shuffle: true, Seed: 3) { EpochSize = epochSize });
+        Assert.Equal((epochSize + 4) / 5, sized.BatchCount);
+
+        const int epochs = 6;
+        var laidEndToEnd = Enumerable.Range(0, epochs).SelectMany(sized.Order).ToArray();
+        var expected = Enumerable.Range(0, epochs * epochSize / dataset.Count + 1).SelectMany(passes.Order).Take(epochs * epochSize);
+        Assert.Equal(expected, laidEndToEnd);
+        foreach (var pass in laidEndToEnd.Chunk(dataset.Count).Where(p => p.Length == dataset.Count))
+            Assert.Equal(Enumerable.Range(0, dataset.Count), pass.Order());
+        Assert.Equal(sized.Order(4), Collect(sized, 4).SelectMany(b => b.Indices));
+    }
+
     [Fact]
     public void Flips_change_pixels_but_not_their_set()
     {

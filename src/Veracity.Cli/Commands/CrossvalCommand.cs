@@ -58,8 +58,9 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         }
         var folds = CrossValidation.Plan(options);
         int largest = folds.Max(f => f.Train.Count);
-        string estimate = Estimate(config, folds.Sum(f => f.Train.Count + f.Val.Count));
-        string recipe = $"{config.Model} at {config.ImageSize}px, {config.Epochs} epochs, up to {largest:N0} training images each";
+        string estimate = Estimate(config, folds.Sum(f => (long)(config.EpochSize ?? f.Train.Count) + f.Val.Count));
+        string epochs = config.EpochSize is { } size ? $"{config.Epochs} epochs of {size:N0} images" : $"{config.Epochs} epochs";
+        string recipe = $"{config.Model} at {config.ImageSize}px, {epochs}, up to {largest:N0} training images each";
         string timing = $"about {estimate} on this machine (a guess; after the first fold the time left is measured).";
         AnsiConsole.MarkupLineInterpolated($"Cross-validation by source: [bold]{folds.Count} trainings[/] of {recipe}; {timing}");
         AnsiConsole.MarkupLineInterpolated($"Folds go to [bold]{Path.GetFullPath(options.OutDir)}[/]; run the same command again to resume.");

@@ -18,6 +18,9 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--model <NAME>"), Description("See `veracity models`.")] public string? Model { get; init; }
     [CommandOption("--no-pretrained"), Description("Start from random weights.")] public bool NoPretrained { get; init; }
     [CommandOption("--epochs <N>")] public int? Epochs { get; init; }
+    [CommandOption("--epoch-size <N>"), Description("Images per epoch, drawn in turn from shuffled passes over the training set, " +
+        "so training time does not grow with the data (default: an epoch is one pass).")]
+    public int? EpochSize { get; init; }
     [CommandOption("--batch-size <N>")] public int? BatchSize { get; init; }
     [CommandOption("--lr <RATE>")] public double? Lr { get; init; }
     [CommandOption("--optimizer <NAME>"), Description("adam, adamw or sgd.")] public OptimizerKind? Optimizer { get; init; }
@@ -78,7 +81,8 @@ public class RecipeSettings : FaceOptionSettings
         var c = TrainConfig.FromPreset(Preset);
         return c with
         {
-            Model = Model ?? c.Model, Pretrained = !NoPretrained, Epochs = Epochs ?? c.Epochs, BatchSize = BatchSize ?? c.BatchSize,
+            Model = Model ?? c.Model, Pretrained = !NoPretrained, Epochs = Epochs ?? c.Epochs, EpochSize = EpochSize ?? c.EpochSize,
+            BatchSize = BatchSize ?? c.BatchSize,
             LearningRate = Lr ?? c.LearningRate, Optimizer = Optimizer ?? c.Optimizer, WeightDecay = WeightDecay ?? c.WeightDecay,
             Scheduler = Scheduler ?? c.Scheduler, StepSize = StepSize ?? c.StepSize, Gamma = Gamma ?? c.Gamma,
             WarmupEpochs = Warmup ?? c.WarmupEpochs, ImageSize = ImageSize ?? c.ImageSize, Limit = Limit ?? c.Limit, Seed = Seed ?? c.Seed,
@@ -118,8 +122,8 @@ public class RecipeSettings : FaceOptionSettings
 
     /// <summary>Whether any recipe option was given (a resumed run refuses them).</summary>
     protected bool SetsRecipe =>
-        new object?[] { Model, Epochs, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
+        new object?[] { Model, Epochs, EpochSize, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
             Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing,
-            Input, Freeze, Ema, Crop, LayerDecay }.Any(v => v is not null)
+            Input, Freeze, Ema, AverageEpochs, Crop, LayerDecay }.Any(v => v is not null)
         || NoPretrained || BalanceSources || Preset != TrainConfig.DefaultPreset.Preset;
 }

@@ -12,6 +12,11 @@ public sealed record TrainConfig
     public bool Pretrained { get; init; } = true;
     public int ImageSize { get; init; } = 256;
     public int Epochs { get; init; } = 3;
+    /// <summary>
+    /// Images per epoch, drawn in turn from seeded passes over the training set (every image once per pass), so training
+    /// time is epochs × epoch size whatever the data set's size (null: an epoch is one pass).
+    /// </summary>
+    public int? EpochSize { get; init; }
     public int BatchSize { get; init; } = 32;
     public double LearningRate { get; init; } = 1e-4;
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.AdamW;
@@ -159,6 +164,7 @@ public sealed record TrainConfig
         Require(ImageSize >= 32 && ImageSize % 32 == 0, nameof(ImageSize), "must be a multiple of 32, at least 32");
         Require(Epochs >= 1, nameof(Epochs), "must be at least 1");
         Require(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
+        Require(EpochSize is null || EpochSize >= BatchSize, nameof(EpochSize), $"must be at least the batch size ({BatchSize})");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "must be a positive number");
         Require(Enum.IsDefined(Optimizer), nameof(Optimizer), $"must be one of {string.Join(", ", Enum.GetNames<OptimizerKind>())}");
         Require(Enum.IsDefined(Scheduler), nameof(Scheduler), "must be step or cosine");

@@ -34,6 +34,12 @@ public sealed record LoaderOptions(int BatchSize = 40, bool Shuffle = false, int
 
     /// <summary>Another sampler's row order for an epoch (as many rows as the dataset, repeats allowed), instead of a shuffle.</summary>
     public Func<int, int[]>? EpochOrder { get; init; }
+
+    /// <summary>
+    /// Rows per epoch when an epoch is not one pass over the data: epoch e takes rows e·size to (e+1)·size - 1 of the
+    /// passes 0, 1, 2, … laid end to end, so every row is seen once before any is seen again.
+    /// </summary>
+    public int? EpochSize { get; init; }
 }
 
 /// <summary>
@@ -46,16 +52,34 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
     public ImageDataset Dataset { get; } = dataset;
     public LoaderOptions Options { get; } = options;
 
-    public int BatchCount => Options.DropLast
-        ? Dataset.Count / Options.BatchSize
-        : (Dataset.Count + Options.BatchSize - 1) / Options.BatchSize;
+    public int RowsPerEpoch => Options.EpochSize ?? Dataset.Count;
 
-    /// <summary>The row order of an epoch: the sampler's, else a seeded permutation when shuffling, else 0..n-1.</summary>
+    public int BatchCount => Options.DropLast
+        ? RowsPerEpoch / Options.BatchSize
+        : (RowsPerEpoch + Options.BatchSize - 1) / Options.BatchSize;
+
+    /// <summary>The row order of an epoch: one pass, or its share of the passes when the epoch size is set.</summary>
     public int[] Order(int epoch)
     {
-        if (Options.EpochOrder is { } sampler) return sampler(epoch);
+        if (Options.EpochSize is not { } size) return Pass(epoch);
+        var order = new int[size];
+        int rows = Dataset.Count;
+        for (int filled = 0; filled < size;)
+        {
+            long position = (long)epoch * size + filled;
+            int offset = (int)(position % rows), take = Math.Min(size - filled, rows - offset);
+            Array.Copy(Pass((int)(position / rows)), offset, order, filled, take);
+            filled += take;
+        }
+        return order;
+    }
+
+    /// <summary>The row order of one pass over the data: the sampler's, else a seeded permutation when shuffling, else 0..n-1.</summary>
+    int[] Pass(int pass)
+    {
+        if (Options.EpochOrder is { } sampler) return sampler(pass);
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
-        if (Options.Shuffle) new Random(Seeds.Mix(Options.Seed, epoch, Seeds.Salt.Shuffle)).Shuffle(order);
+        if (Options.Shuffle) new Random(Seeds.Mix(Options.Seed, pass, Seeds.Salt.Shuffle)).Shuffle(order);
         return order;
     }
 

@@ -54,9 +54,10 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
             // A last batch of one image is left out: batch norm learns nothing from one value per channel, and at
             // 32 px (resnet18's last stage 1×1) its running variance became NaN, and with it every later score.
             new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers,
-                DropLast: trainRows.Count % config.BatchSize == 1)
+                DropLast: (config.EpochSize ?? trainRows.Count) % config.BatchSize == 1)
             {
-                EpochOrder = config.BalanceSources ? epoch => Veracity.Data.Sources.BalancedOrder(trainRows, config.Seed, epoch) : null,
+                EpochOrder = config.BalanceSources ? pass => Veracity.Data.Sources.BalancedOrder(trainRows, config.Seed, pass) : null,
+                EpochSize = config.EpochSize,
             });
         var val = new DataLoader(ImageDataset.Labelled(data.ValImages ?? data.TrainImages, valRows,
                 SampleTransform.Evaluation(config.ImageSize, config.ImageSize, spec.Normalize)),
