@@ -4,7 +4,8 @@
 # DEVDATA_DIR is what bench/devdata/build.sh wrote (labels.csv, images/). Every lever trains resnet18 on aligned
 # face crops (--faces) at 128 px (192 where it says) for 2 epochs, the screening scale that fits this 2-core
 # machine: a lever costs 10-40 minutes (three folds). Then the ensembles of some levers' models are scored. Runs
-# resume: run the same command again after a stop. The synth-* levers repeat some of them on synth's
+# resume: run the same command again after a stop. The whole-* levers run the whole corpus instead (8 epochs of
+# 3,000 images for the preset, --epoch-size, so a fold stays near 15 minutes). The synth-* levers repeat some of them on synth's
 # leave-one-manipulation-out. Without LEVER arguments every lever runs; the table is printed
 # from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
 set -euo pipefail
@@ -73,6 +74,8 @@ levers=(
   "crop-srm-8-epochs-average-4|screen|192|--crop 128 --input srm --epochs 8 --average-epochs 4 --folds lfw-faceswap"
   "whole-default|all|128|"
   "whole-generalise|all|192|--preset generalise --epochs 8 --epoch-size 3000"
+  "whole-dct|all|192|--crop 128 --input dct --epoch-size 3000"
+  "whole-generalise-4500|all|192|--preset generalise --epochs 8 --epoch-size 4500 --folds lfw-faceswap"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
 )
@@ -125,6 +128,7 @@ ensembles=(
   "default npr freeze-layer2 augment"
   "crop-128-of-192 crop-srm crop-layer-decay size-192"
   "crop-srm-8-epochs crop-dct"
+  "whole-generalise whole-dct"
 )
 for ensemble in "${ensembles[@]}"; do
   read -r -a names <<< "$ensemble"
