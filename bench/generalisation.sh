@@ -73,6 +73,7 @@ levers=(
   "crop-dct|screen|192|--crop 128 --input dct"
   "crop-srm-8-epochs-average-4|screen|192|--crop 128 --input srm --epochs 8 --average-epochs 4 --folds lfw-faceswap"
   "whole-default|all|128|"
+  "whole-seed|all|128|--preset seed"
   "whole-generalise|all|192|--preset generalise --epochs 8 --epoch-size 3000"
   "whole-dct|all|192|--crop 128 --input dct --epoch-size 3000"
   "whole-generalise-4500|all|192|--preset generalise --epochs 8 --epoch-size 4500 --folds lfw-faceswap"

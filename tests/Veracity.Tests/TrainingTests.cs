@@ -70,7 +70,7 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     [InlineData(Models.Precision.Float32, 0.9)] // with a weight average, which last.ckpt carries and best.ckpt holds
     [InlineData(Models.Precision.Float32, 0.0, 0.5)] // with a learning rate per depth: an optimiser state of six groups
     [InlineData(Models.Precision.Float32, 0.0, 1, 2)] // with checkpoint averaging, stopped after the average has begun
-    [InlineData(Models.Precision.Float32, 0.0, 1, 0, 50)] // epochs of 50 images from 36: the second spans two passes
+    [InlineData(Models.Precision.Float32, 0.0, 1, 0, 50)] // epochs of 50 images from 36: each spans two passes
     public void Resuming_after_a_stop_gives_the_same_model_as_an_uninterrupted_run(Models.Precision precision, double ema, double layerDecay = 1,
         int averageEpochs = 0, int? epochSize = null)
     {
