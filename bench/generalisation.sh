@@ -74,6 +74,10 @@ levers=(
   "crop-srm-8-epochs-average-4|screen|192|--crop 128 --input srm --epochs 8 --average-epochs 4 --folds lfw-faceswap"
   "whole-default|all|128|"
   "whole-seed|all|128|--preset seed"
+  "whole-generalise-no-blur-jpeg|all|192|--preset generalise --epochs 8 --epoch-size 3000 --blur 0 --jpeg 0 --folds lfw-faceswap"
+  "whole-generalise-more-blur-jpeg|all|192|--preset generalise --epochs 8 --epoch-size 3000 --blur 0.3 --jpeg 0.6 --folds lfw-faceswap"
+  "whole-face-resolution-128|all|192|--preset generalise --epochs 8 --epoch-size 3000 --face-resolution 128 --folds lfw-faceswap"
+  "whole-margin-1.8|all|192|--preset generalise --epochs 8 --epoch-size 3000 --margin 1.8 --folds lfw-faceswap"
   "whole-generalise|all|192|--preset generalise --epochs 8 --epoch-size 3000"
   "whole-dct|all|192|--crop 128 --input dct --epoch-size 3000"
   "whole-generalise-4500|all|192|--preset generalise --epochs 8 --epoch-size 4500 --folds lfw-faceswap"
@@ -105,9 +109,12 @@ for lever in "${levers[@]}"; do
   if [ "$set" = screen ]; then labels="$work/screen.csv"; images="$devdata/images"; fi
   if [ "$set" = all ]; then labels="$devdata/labels.csv"; images="$devdata/images"; fi
   out="$work/runs/$name"
-  # Faces are cut once per label set and size and shared by every lever on them.
-  mkdir -p "$out" "$work/faces-$set-$size"
-  [ -e "$out/faces" ] || ln -s "$work/faces-$set-$size" "$out/faces"
+  # Faces are cut once per label set, size, margin and face resolution, and shared by every lever on them.
+  faces="$work/faces-$set-$size"
+  if [[ "$options" =~ --margin\ ([0-9.]+) ]]; then faces+="-margin-${BASH_REMATCH[1]}"; fi
+  if [[ "$options" =~ --face-resolution\ ([0-9]+) ]]; then faces+="-from-${BASH_REMATCH[1]}"; fi
+  mkdir -p "$out" "$faces"
+  [ -e "$out/faces" ] || ln -s "$faces" "$out/faces"
   echo "== $name: crossval --faces --image-size $size --epochs 2 $options"
   # shellcheck disable=SC2086
   v crossval --labels "$labels" --images "$images" --faces --image-size "$size" --epochs 2 --out "$out" $options

@@ -69,17 +69,23 @@ public class CliTests
         string generalise = Path.Combine(dir.Path, "generalise");
         var preset = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
             "--val-fraction", "0.25", "--no-pretrained", "--preset", "generalise", "--image-size", "64", "--crop", "32", "--epochs", "1",
-            "--batch-size", "8", "--layer-decay", "0.5", "--out", generalise);
+            "--batch-size", "8", "--layer-decay", "0.5", "--face-resolution", "48", "--out", generalise);
         Assert.True(preset.ExitCode == 0, preset.All);
         config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(generalise, "config.json"))).RootElement.GetProperty("config");
         Assert.Equal(("generalise", 32, 0.5, "srm"), (config.GetProperty("Preset").GetString(), config.GetProperty("Crop").GetInt32(),
             config.GetProperty("LayerDecay").GetDouble(), config.GetProperty("Input").GetString()));
-        Assert.Equal(System.Text.Json.JsonValueKind.Object, config.GetProperty("Faces").ValueKind);
+        Assert.Equal(48, config.GetProperty("Faces").GetProperty("Resolution").GetInt32());
         Assert.True(Directory.Exists(Path.Combine(generalise, "faces")), "the preset's faces were cut");
 
         var wrong = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
             "--model", "resnet50", "--input", "npr", "--out", Path.Combine(dir.Path, "never"));
         Assert.Equal(2, wrong.ExitCode);
         Assert.Contains("--input", wrong.All);
+
+        // Face options on a preset that trains on whole pictures would be ignored: they are refused instead.
+        var noFaces = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
+            "--margin", "1.5", "--out", Path.Combine(dir.Path, "never"));
+        Assert.Equal(2, noFaces.ExitCode);
+        Assert.Contains("--faces is needed for face options", noFaces.All);
     }
 }

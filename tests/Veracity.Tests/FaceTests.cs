@@ -107,6 +107,39 @@ public class FaceTests : IDisposable
         Assert.True(MathF.Abs(again.RightEye.Y - again.LeftEye.Y) < 0.03f * size, "eyes level");
     }
 
+    /// <summary>Mean absolute difference between horizontal neighbours: how much fine detail a picture holds.</summary>
+    static double Detail(RgbImage image)
+    {
+        double sum = 0;
+        for (int y = 0; y < image.Height; y++)
+            for (int x = 3; x < image.Width * 3; x++)
+                sum += Math.Abs(image.Pixels[y * image.Width * 3 + x] - image.Pixels[y * image.Width * 3 + x - 3]);
+        return sum / (image.Height * (image.Width - 1) * 3);
+    }
+
+    [Fact]
+    public void A_face_resolution_gives_faces_of_any_size_the_same_detail()
+    {
+        // The astronaut's face (a crop of about 130 px at margin 1.3) and the same picture at half size (about 65 px).
+        var half = Transformed(Astronaut, SKMatrix.CreateScale(0.5f, 0.5f), Astronaut.Width / 2, Astronaut.Height / 2);
+        const int size = 192;
+        (double Large, double Small) DetailOfBoth(FaceSettings settings)
+        {
+            using var cropper = new FaceCropper(settings);
+            var crops = new[] { Astronaut, half }.Select(p => Assert.Single(cropper.Crops(p, cropper.Scan(p), size, largestOnly: true))).ToList();
+            Assert.All(crops, c => Assert.Equal((size, size), (c.Image.Width, c.Image.Height)));
+            return (Detail(crops[0].Image), Detail(crops[1].Image));
+        }
+
+        // Cut at the size asked for, the smaller face is enlarged further and holds less detail (measured: 4.48 against 5.88).
+        var native = DetailOfBoth(new FaceSettings());
+        Assert.True(native.Small < 0.85 * native.Large, $"without a resolution: detail {native.Small:F2} (small face) vs {native.Large:F2}");
+        // Both cut at 48 px (smaller than either face) and scaled to 192, they hold the same detail (measured: 3.45 for both).
+        var even = DetailOfBoth(new FaceSettings { Resolution = 48 });
+        Assert.True(Math.Abs(even.Small / even.Large - 1) < 0.05, $"at 48 px: detail {even.Small:F3} (small face) vs {even.Large:F3}");
+        Assert.True(even.Large < native.Large, $"cut at 48 px the large face keeps less detail ({even.Large:F2} vs {native.Large:F2})");
+    }
+
     [Fact]
     public void The_fit_recovers_a_known_similarity_exactly()
     {

@@ -16,17 +16,22 @@ public class FaceOptionSettings : CommandSettings
     public FaceModel? FaceModel { get; init; }
     [CommandOption("--no-face <MODE>"), Description("A picture without a usable face: wholeimage (default: use the whole picture) or skip.")]
     public NoFace? NoFace { get; init; }
+    [CommandOption("--face-resolution <PX>"), Description("Cut each face at PX pixels, then scale it to the image size, so every " +
+        "face reaches the network at one resolution whatever its size in the picture (default: cut at the image size).")]
+    public int? FaceResolution { get; init; }
 
-    public FaceSettings FaceSettings()
+    /// <summary>The options given, over <paramref name="basis"/> (a preset's face settings) or the defaults.</summary>
+    public FaceSettings FaceSettings(FaceSettings? basis = null)
     {
-        var defaults = new FaceSettings();
+        var defaults = basis ?? new FaceSettings();
         return new FaceSettings
         {
             Margin = Margin ?? defaults.Margin, MinSize = MinFace ?? defaults.MinSize, Model = FaceModel ?? defaults.Model,
-            NoFace = NoFace ?? defaults.NoFace,
+            NoFace = NoFace ?? defaults.NoFace, Resolution = FaceResolution ?? defaults.Resolution,
         };
     }
 
     /// <summary>Whether any face option was given.</summary>
-    protected bool SetsFaces => Margin is not null || MinFace is not null || FaceModel is not null || NoFace is not null;
+    protected bool SetsFaces =>
+        Margin is not null || MinFace is not null || FaceModel is not null || NoFace is not null || FaceResolution is not null;
 }

@@ -79,6 +79,8 @@ public class RecipeSettings : FaceOptionSettings
     public TrainConfig Config()
     {
         var c = TrainConfig.FromPreset(Preset);
+        if (SetsFaces && !Faces && c.Faces is null)
+            throw new InvalidSettingException(nameof(TrainConfig.Faces), $"is needed for face options (the {Preset} preset trains on whole pictures)");
         return c with
         {
             Model = Model ?? c.Model, Pretrained = !NoPretrained, Epochs = Epochs ?? c.Epochs, EpochSize = EpochSize ?? c.EpochSize,
@@ -96,7 +98,7 @@ public class RecipeSettings : FaceOptionSettings
             LayerDecay = LayerDecay ?? c.LayerDecay,
             MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
             BalanceSources = BalanceSources || c.BalanceSources,
-            Faces = Faces ? FaceSettings() : c.Faces,
+            Faces = Faces || c.Faces is not null ? FaceSettings(c.Faces) : null,
         };
     }
 
@@ -125,5 +127,5 @@ public class RecipeSettings : FaceOptionSettings
         new object?[] { Model, Epochs, EpochSize, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
             Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing,
             Input, Freeze, Ema, AverageEpochs, Crop, LayerDecay }.Any(v => v is not null)
-        || NoPretrained || BalanceSources || Preset != TrainConfig.DefaultPreset.Preset;
+        || NoPretrained || BalanceSources || Faces || SetsFaces || Preset != TrainConfig.DefaultPreset.Preset;
 }

@@ -44,13 +44,15 @@ public sealed class FaceCropper(FaceSettings settings) : IDisposable
     /// <summary>
     /// The crops of <paramref name="scan"/>'s usable faces (only the largest with <paramref name="largestOnly"/>),
     /// each <paramref name="size"/> px; without one, the whole picture resized, or nothing when the settings skip it.
+    /// With a <see cref="FaceSettings.Resolution"/>, each is cut at that many pixels and scaled to the size.
     /// </summary>
     public IReadOnlyList<FaceCrop> Crops(RgbImage picture, FaceScan scan, int size, bool largestOnly)
     {
+        int cut = Settings.Resolution ?? size;
         if (scan.Usable.Count == 0)
-            return Settings.NoFace == NoFace.Skip ? [] : [new FaceCrop(null, Resize(picture, size))];
+            return Settings.NoFace == NoFace.Skip ? [] : [new FaceCrop(null, Resize(Resize(picture, cut), size))];
         return scan.Usable.Take(largestOnly ? 1 : int.MaxValue)
-            .Select(face => new FaceCrop(face, FaceAligner.Align(picture, face, size, Settings.Margin))).ToList();
+            .Select(face => new FaceCrop(face, Resize(FaceAligner.Align(picture, face, cut, Settings.Margin), size))).ToList();
     }
 
     static RgbImage Resize(RgbImage picture, int size)
