@@ -23,11 +23,11 @@ public class FaceOptionSettings : CommandSettings
     /// <summary>The options given, over <paramref name="basis"/> (a preset's face settings) or the defaults.</summary>
     public FaceSettings FaceSettings(FaceSettings? basis = null)
     {
-        var defaults = basis ?? new FaceSettings();
+        var given = basis ?? new FaceSettings();
         return new FaceSettings
         {
-            Margin = Margin ?? defaults.Margin, MinSize = MinFace ?? defaults.MinSize, Model = FaceModel ?? defaults.Model,
-            NoFace = NoFace ?? defaults.NoFace, Resolution = FaceResolution ?? defaults.Resolution,
+            Margin = Margin ?? given.Margin, MinSize = MinFace ?? given.MinSize, Model = FaceModel ?? given.Model,
+            NoFace = NoFace ?? given.NoFace, Resolution = FaceResolution ?? given.Resolution,
         };
     }
 
