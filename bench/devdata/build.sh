@@ -14,6 +14,11 @@ if [ $# -lt 2 ]; then
   exit 2
 fi
 repos="$1"; out="$2"; quality="${3:-90}"; side="${4:-250}"
+# Pillow decodes and re-encodes; a new machine may lack it (as bench/run.sh does for the peer, Debian's package).
+if ! /usr/bin/python3 -c "import PIL" 2>/dev/null; then
+  echo "Installing python3-pil"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pil
+fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
