@@ -18,4 +18,11 @@ public class TorchCanaryTests
         Assert.Equal(2.0f, output[0, 0, 0, 0].item<float>(), 5);
         Assert.Equal(4.5f, output[0, 1, 1, 1].item<float>(), 5);
     }
+
+    /// <summary>libtorch's NNPACK switch is reached by its C++ name: a libtorch without it fails here, not silently.</summary>
+    [Fact]
+    public void Switches_NNPACK_off()
+    {
+        Assert.True(Models.Nnpack.Disable(), "libtorch's at::Context::setUserEnabledNNPACK was not found or did not take");
+    }
 }

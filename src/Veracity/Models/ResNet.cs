@@ -134,6 +134,9 @@ public sealed class ResNet : Module<Tensor, Tensor>
         if (on) foreach (var module in frozen) module.eval();
     }
 
+    /// <summary>NNPACK off before the first network runs, so every CPU takes the same convolution paths (see <see cref="Nnpack"/>).</summary>
+    static ResNet() => Nnpack.Disable();
+
     /// <param name="blocks">Blocks per stage: [2,2,2,2] is torchvision's ResNet-18, [2,2,2,3] the CNTK one.</param>
     public ResNet(IReadOnlyList<int> blocks, long classes) : base(nameof(ResNet))
     {
