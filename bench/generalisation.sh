@@ -182,7 +182,7 @@ done
 import json, os, sys
 runs = sys.argv[1]
 names = lambda d: sorted(os.listdir(d), key=lambda n: os.path.getmtime(os.path.join(d, n))) if os.path.isdir(d) else []
-print(f"{'lever':22s} {'folds':>5s} {'mean unseen':>11s} {'worst fold':>24s} {'in-domain':>9s} {'min/fold':>8s}  unseen AUC by fold")
+print(f"{'lever':32s} {'folds':>5s} {'mean unseen':>11s} {'worst fold':>24s} {'in-domain':>9s} {'min/fold':>8s}  unseen AUC by fold")
 for runs, name in [(d, n) for d in sys.argv[1:] for n in names(d)]:
     # Each finished fold's result.json, so a lever stopped part way shows what it measured.
     folds = [json.load(open(os.path.join(runs, name, fold, "result.json"))) for fold in sorted(os.listdir(os.path.join(runs, name)))
@@ -194,7 +194,7 @@ for runs, name in [(d, n) for d in sys.argv[1:] for n in names(d)]:
     in_domain = sum(f["inDomain"]["auc"] for f in folds) / len(folds)
     minutes = sum(f["minutes"] for f in folds) / len(folds)
     by_fold = ", ".join(f"{f['source']} {f['unseen']['auc']:.3f}" for f in folds)
-    print(f"{name:22s} {len(folds):5d} {mean:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
+    print(f"{name:32s} {len(folds):5d} {mean:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
           f"{in_domain:9.4f} {minutes:8.1f}  {by_fold}")
 ensembles = os.path.join(os.path.dirname(sys.argv[1]), "ensembles")
 for members in sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []:
