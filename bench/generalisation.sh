@@ -80,6 +80,7 @@ levers=(
   "whole-margin-1.8|all|192|--preset generalise --epochs 8 --epoch-size 3000 --margin 1.8 --folds lfw-faceswap"
   "whole-generalise|all|192|--preset generalise --epochs 8 --epoch-size 3000"
   "whole-generalise-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1 --folds lfw-faceswap"
+  "whole-generalise-4-epochs|all|192|--preset generalise --epochs 4 --epoch-size 3000 --folds lfw-faceswap"
   "whole-dct|all|192|--crop 128 --input dct --epoch-size 3000"
   "whole-generalise-4500|all|192|--preset generalise --epochs 8 --epoch-size 4500 --folds lfw-faceswap"
   "srm|screen|128|--input srm"

@@ -5,10 +5,10 @@ namespace Veracity.Models;
 /// <summary>
 /// Turns libtorch's NNPACK convolutions off, process-wide. libtorch asks whether NNPACK can serve a convolution that
 /// oneDNN declined, and on a CPU NNPACK does not know it logs "Could not initialize NNPACK! Reason: Unsupported
-/// hardware." every time it asks: 286 lines in one <c>veracity demo</c> on AMD EPYC family 26 (Zen 5). Where NNPACK
-/// does start, it runs those convolutions with kernels that no other CPU here runs; off, every CPU takes the same
-/// libtorch paths, which <see cref="ConvolutionCheck"/> checks. libtorch's switch is a C++ member of its global
-/// context that TorchSharp does not wrap, so it is called by its exported (Itanium-mangled) name.
+/// hardware." every time it asks: 286 lines in one <c>veracity demo</c> on AMD EPYC family 26 (Zen 5). Off, every
+/// CPU takes the same libtorch paths, which <see cref="ConvolutionCheck"/> checks, instead of NNPACK's kernels on the
+/// CPUs where it starts. libtorch's switch is a C++ member of its global context that TorchSharp does not wrap, so it
+/// is called by its exported (Itanium-mangled) name.
 /// </summary>
 public static partial class Nnpack
 {
