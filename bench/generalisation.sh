@@ -102,6 +102,8 @@ synth_levers=(
   "synth-linear-probe|--freeze layer4 --lr 1e-3"
 )
 wanted=("$@")
+# evaluate ARGS into OUT, once: skipped when OUT/metrics.json exists, so a rerun resumes.
+evaluate_once() { local out="$1"; shift; [ -s "$out/metrics.json" ] || v evaluate "$@" --out "$out" > /dev/null; }
 # Whether lever $1 runs: every lever without LEVER arguments, else the named ones.
 chosen() { [ ${#wanted[@]} -eq 0 ] || [[ " ${wanted[*]} " == *" $1 "* ]]; }
 for lever in "${levers[@]}"; do
@@ -150,8 +152,8 @@ for ensemble in "${ensembles[@]}"; do
     done
     [ ${#present[@]} -ge 2 ] || continue
     out="$work/ensembles/$(IFS=+; echo "${present[*]}")/$fold"
-    [ -s "$out/metrics.json" ] || v evaluate "${models[@]}" --labels "$work/runs/${names[0]}/$fold/test_label.txt" \
-      --images "$work/runs/${names[0]}/faces/images" --no-faces --by-source --out "$out" > /dev/null
+    evaluate_once "$out" "${models[@]}" --labels "$work/runs/${names[0]}/$fold/test_label.txt" \
+      --images "$work/runs/${names[0]}/faces/images" --no-faces --by-source
   done
 done
 
@@ -161,9 +163,8 @@ for name in crop-srm crop-srm-4-epochs crop-srm-8-epochs; do
   run="$work/runs/$name/lfw-faceswap"
   [ -s "$run/run/best.ckpt" ] || continue
   for window in 0 128; do
-    out="$work/windows/$name-window-$window"
-    [ -s "$out/metrics.json" ] || v evaluate --model "$run/run/best.ckpt" --engine torch --window "$window" \
-      --labels "$run/test_label.txt" --images "$work/runs/$name/faces/images" --no-faces --out "$out" > /dev/null
+    evaluate_once "$work/windows/$name-window-$window" --model "$run/run/best.ckpt" --engine torch --window "$window" \
+      --labels "$run/test_label.txt" --images "$work/runs/$name/faces/images" --no-faces
   done
 done
 
@@ -173,9 +174,8 @@ for name in whole-generalise whole-generalise-seed-1; do
   run="$work/runs/$name/lfw-faceswap"
   [ -s "$run/run/last.ckpt" ] || continue
   for part in test val; do
-    out="$work/last-epoch/$name-$part"
-    [ -s "$out/metrics.json" ] || v evaluate --model "$run/run/last.ckpt" --labels "$run/${part}_label.txt" \
-      --images "$work/runs/$name/faces/images" --no-faces --out "$out" > /dev/null
+    evaluate_once "$work/last-epoch/$name-$part" --model "$run/run/last.ckpt" --labels "$run/${part}_label.txt" \
+      --images "$work/runs/$name/faces/images" --no-faces
   done
 done
 

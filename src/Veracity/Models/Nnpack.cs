@@ -17,9 +17,10 @@ public static partial class Nnpack
     {
         try
         {
-            using var _ = TorchSharp.torch.zeros(1); // loads libtorch through TorchSharp before the calls below bind to it
-            SetUserEnabledNnpack(GlobalContext(), false);
-            return !UserEnabledNnpack(GlobalContext());
+            TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU); // libtorch loaded before the calls below bind to it
+            var context = GlobalContext();
+            SetUserEnabledNnpack(context, false);
+            return !UserEnabledNnpack(context);
         }
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
         {
