@@ -13,6 +13,7 @@ using Veracity;
 using Veracity.Bench;
 
 NativeHeap.LimitFragmentation();
+NativeHeap.BackTensorsWithHugePages();
 string mode = args.FirstOrDefault() ?? "decode";
 var options = new BenchOptions(args.Skip(1).ToArray());
 Console.WriteLine($"CPU: {CpuInfo.Current}, {Environment.ProcessorCount} logical cores; .NET {Environment.Version}");

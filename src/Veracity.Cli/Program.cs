@@ -4,6 +4,7 @@ using Spectre.Console.Cli;
 using Veracity.Cli.Commands;
 
 NativeHeap.LimitFragmentation();
+NativeHeap.BackTensorsWithHugePages();
 var app = new CommandApp();
 app.Configure(config =>
 {

@@ -28,6 +28,30 @@ public static partial class NativeHeap
         }
     }
 
+    /// <summary>The variable libtorch's CPU allocator reads (once, at its first allocation).</summary>
+    public const string HugePagesVariable = "THP_MEM_ALLOC_ENABLE";
+
+    /// <summary>
+    /// Asks libtorch to back tensors of 2 MiB and more with transparent huge pages (<see cref="HugePagesVariable"/>=1,
+    /// which makes it align them to 2 MiB and madvise them). With the fixed mmap threshold every activation is a
+    /// fresh mapping, which the kernel faults in and zeroes 4 KiB at a time: in a VM on the AMD EPYC (Zen 5,
+    /// family 26) that was a fifth of training's CPU time. Measured there on the generalise preset's training
+    /// (128-px windows, batch 32, second epoch): 23.6 → 36.4 images/s, system time 85 → 45 s, peak RSS 1.14 →
+    /// 1.23 GB, the same weights. Must run before libtorch's first allocation. Does nothing where the kernel has no
+    /// huge pages or they are switched off, or where the user set the variable (0 opts out); returns whether it set it.
+    /// </summary>
+    public static bool BackTensorsWithHugePages()
+    {
+        const string kernelSetting = "/sys/kernel/mm/transparent_hugepage/enabled";
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(HugePagesVariable) is not null) return false;
+        if (!File.Exists(kernelSetting) || File.ReadAllText(kernelSetting).Contains("[never]")) return false;
+        // .NET keeps its own copy of the environment on Unix; libtorch reads the C library's, so setenv it there.
+        return setenv(HugePagesVariable, "1", 0) == 0;
+    }
+
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int parameter, int value);
+
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int setenv(string name, string value, int overwrite);
 }
