@@ -82,6 +82,7 @@ levers=(
   "whole-generalise-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1 --folds lfw-faceswap"
   "whole-generalise-4-epochs|all|192|--preset generalise --epochs 4 --epoch-size 3000 --folds lfw-faceswap"
   "whole-dct|all|192|--crop 128 --input dct --epoch-size 3000"
+  "whole-generalise-dct|all|192|--preset generalise --epochs 8 --epoch-size 3000 --input dct --folds lfw-faceswap"
   "whole-generalise-4500|all|192|--preset generalise --epochs 8 --epoch-size 4500 --folds lfw-faceswap"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
@@ -179,6 +180,22 @@ for name in whole-generalise whole-generalise-seed-1; do
   done
 done
 
+# Test-time flips: the whole-corpus preset folds' best-validated weights scored over 2 and 4 views (the plain face,
+# then horizontal, vertical and both flips; what crossval --tta does) on each fold's test set (unseen) and
+# validation set (in-domain).
+for name in whole-generalise whole-generalise-seed-1; do
+  for fold in lfw-faceswap stylegan2 stylegan3; do
+    run="$work/runs/$name/$fold"
+    [ -s "$run/run/best.ckpt" ] || continue
+    for tta in 2 4; do
+      for part in test val; do
+        evaluate_once "$work/tta/$name-$fold-tta-$tta-$part" --model "$run/run/best.ckpt" --tta "$tta" \
+          --labels "$run/${part}_label.txt" --images "$work/runs/$name/faces/images" --no-faces
+      done
+    done
+  done
+done
+
 /usr/bin/python3 - "$work/runs" "$work/synth-runs" <<'PY'
 import json, os, sys
 runs = sys.argv[1]
@@ -203,9 +220,10 @@ for members in sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []
         report = json.load(open(os.path.join(ensembles, members, fold, "metrics.json")))
         unseen = next(s for s in report["bySource"] if s["source"] == fold)
         print(f"mean of {members.replace('+', ' + ')}, fold {fold}: unseen AUC {unseen['vsAllReals']['auc']:.4f}")
-for kind in ("windows", "last-epoch"):
+for kind in ("windows", "last-epoch", "tta"):
     scored_dir = os.path.join(os.path.dirname(sys.argv[1]), kind)
     for scored in sorted(os.listdir(scored_dir)) if os.path.isdir(scored_dir) else []:
         report = json.load(open(os.path.join(scored_dir, scored, "metrics.json")))
-        print(f"{scored}, fold lfw-faceswap: AUC {report['metrics']['auc']:.4f}")
+        fold = "" if kind == "tta" else ", fold lfw-faceswap"  # the tta names carry their fold
+        print(f"{scored}{fold}: AUC {report['metrics']['auc']:.4f}")
 PY

@@ -161,5 +161,17 @@ public class SourcesCommandTests : IDisposable
         Assert.True(again.ExitCode == 0, again.All);
         Assert.Equal(written, File.GetLastWriteTimeUtc(log));
         Assert.DoesNotContain("Epoch: 0", again.Output);
+
+        // With other test-time views each fold is scored again, not retrained, and keeps its training minutes.
+        double Minutes(JsonDocument result) => result.RootElement.GetProperty("minutes").GetDouble();
+        string splice = Path.Combine(outDir, "splice", CrossValidation.ResultFile);
+        double trainedFor;
+        using (var before = JsonDocument.Parse(File.ReadAllText(splice))) trainedFor = Minutes(before);
+        var flipped = Cli.Run([.. args, "--tta", "2"]);
+        Assert.True(flipped.ExitCode == 0, flipped.All);
+        Assert.DoesNotContain("Epoch: 0", flipped.Output);
+        using var after = JsonDocument.Parse(File.ReadAllText(splice));
+        Assert.Equal(2, after.RootElement.GetProperty("tta").GetInt32());
+        Assert.Equal(trainedFor, Minutes(after));
     }
 }

@@ -22,6 +22,9 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         public string Folds { get; init; } = "all";
         [CommandOption("--hold-out <F>"), Description("Share of the reals (and of each fake source) held out for testing, the same in every fold.")]
         public double HoldOut { get; init; } = 0.2;
+        [CommandOption("--tta <N>"), Description("Test-time views each fold is scored with, as predict --tta (1 = plain image; then " +
+            "flips). Finished folds are scored again, not retrained, when it changes.")]
+        public int Tta { get; init; } = 1;
         [CommandOption("--out <DIR>"), Description("Folder of the folds, crossval.json and crossval.png (default runs/crossval-<time>).")]
         public string? Out { get; init; }
 
@@ -29,11 +32,12 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
             string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) ? ValidationResult.Error("--labels and --images are required")
             : By != "source" ? ValidationResult.Error("--by must be source")
             : HoldOut is <= 0 or >= 1 ? ValidationResult.Error("--hold-out must be between 0 and 1")
+            : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
             : ValidationResult.Success();
 
         public CrossValOptions Options(TrainConfig config) => new(Labels, Images,
             Out ?? Path.Combine("runs", "crossval-" + DateTime.Now.ToString("yyyyMMdd-HHmmss")), config, SourcesFile,
-            Folds == "all" ? null : Names(Folds), HoldOut);
+            Folds == "all" ? null : Names(Folds), HoldOut, new Inference.ScoringOptions(Tta));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)

@@ -14,10 +14,11 @@ public sealed record CrossValOptions(string Labels, string Images, string OutDir
 /// <summary>
 /// One fold: trained without <see cref="Source"/>, then tested on all of its fakes against the held-out reals
 /// (<see cref="Unseen"/>), and on the other sources' held-out part (<see cref="InDomain"/>). <see cref="BySource"/>
-/// gives every fake source's figures on that test set (the left-out one is unseen, the others in-domain).
+/// gives every fake source's figures on that test set (the left-out one is unseen, the others in-domain), scored
+/// over <see cref="Tta"/> test-time views.
 /// </summary>
 public sealed record FoldResult(string Source, int TrainImages, BinaryMetrics Unseen, BinaryMetrics InDomain,
-    IReadOnlyList<SourceReport> BySource, double Minutes);
+    IReadOnlyList<SourceReport> BySource, double Minutes, int Tta = 1);
 
 public sealed record CrossValReport(IReadOnlyList<FoldResult> Folds)
 {
@@ -89,12 +90,15 @@ public static class CrossValidation
         CancellationToken stop = default)
     {
         var results = new List<FoldResult>();
+        int tta = (options.Scoring ?? new ScoringOptions()).Tta;
         foreach (var fold in Plan(options))
         {
             string resultPath = Path.Combine(fold.Dir, ResultFile);
-            var result = File.Exists(resultPath)
-                ? JsonSerializer.Deserialize<FoldResult>(File.ReadAllBytes(resultPath), Json)!
-                : RunFold(fold, options, observerFor(fold), stop);
+            var stored = File.Exists(resultPath) ? JsonSerializer.Deserialize<FoldResult>(File.ReadAllBytes(resultPath), Json)! : null;
+            // A finished fold scored with other test-time views is only scored again (its training resumes as finished),
+            // and keeps the minutes its training took.
+            var result = stored?.Tta == tta ? stored
+                : RunFold(fold, options, observerFor(fold), stop) is { } run ? run with { Minutes = stored?.Minutes ?? run.Minutes } : null;
             if (result is null) return new CrossValReport(results); // stopped: the fold resumes next time
             AtomicFile.WriteAllBytes(resultPath, JsonSerializer.SerializeToUtf8Bytes(result, Json));
             results.Add(result);
@@ -144,6 +148,6 @@ public static class CrossValidation
         return new FoldResult(fold.Source, fold.Train.Count,
             On(r => r.Target == 0 || r.Source == fold.Source),
             On(r => r.Target == 0 || r.Source != fold.Source),
-            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes);
+            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes, scoring.Tta);
     }
 }
