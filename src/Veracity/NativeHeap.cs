@@ -43,11 +43,16 @@ public static partial class NativeHeap
     /// </summary>
     public static bool BackTensorsWithHugePages()
     {
-        const string kernelSetting = "/sys/kernel/mm/transparent_hugepage/enabled";
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(HugePagesVariable) is not null) return false;
-        if (!File.Exists(kernelSetting) || File.ReadAllText(kernelSetting).Contains("[never]")) return false;
+        if (!KernelOffersHugePages() || Environment.GetEnvironmentVariable(HugePagesVariable) is not null) return false;
         // .NET keeps its own copy of the environment on Unix; libtorch reads the C library's, so setenv it there.
         return setenv(HugePagesVariable, "1", 0) == 0;
+    }
+
+    /// <summary>Whether the kernel has transparent huge pages and they are not switched off.</summary>
+    public static bool KernelOffersHugePages()
+    {
+        const string kernelSetting = "/sys/kernel/mm/transparent_hugepage/enabled";
+        return OperatingSystem.IsLinux() && File.Exists(kernelSetting) && !File.ReadAllText(kernelSetting).Contains("[never]");
     }
 
     [LibraryImport("libc", EntryPoint = "mallopt")]

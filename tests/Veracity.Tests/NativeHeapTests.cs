@@ -16,8 +16,7 @@ public class NativeHeapTests
     [Fact]
     public void Large_tensors_sit_on_huge_pages_where_the_kernel_offers_them()
     {
-        const string kernelSetting = "/sys/kernel/mm/transparent_hugepage/enabled";
-        if (!File.Exists(kernelSetting) || File.ReadAllText(kernelSetting).Contains("[never]")) return; // nothing to back them
+        if (!NativeHeap.KernelOffersHugePages()) return; // nothing to back them
         long before = AnonymousHugePagesKiB();
         using var tensor = torch.ones([64L << 20], torch.float32); // 256 MiB, every page touched
         long gained = AnonymousHugePagesKiB() - before;

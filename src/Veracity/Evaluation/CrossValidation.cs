@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Veracity.Checkpoints;
 using Veracity.Data;
@@ -95,10 +96,10 @@ public static class CrossValidation
         {
             string resultPath = Path.Combine(fold.Dir, ResultFile);
             var stored = File.Exists(resultPath) ? JsonSerializer.Deserialize<FoldResult>(File.ReadAllBytes(resultPath), Json)! : null;
-            // A finished fold scored with other test-time views is only scored again (its training resumes as finished),
-            // and keeps the minutes its training took.
-            var result = stored?.Tta == tta ? stored
-                : RunFold(fold, options, observerFor(fold), stop) is { } run ? run with { Minutes = stored?.Minutes ?? run.Minutes } : null;
+            // A finished fold scored with other test-time views is only scored again, and keeps the minutes it took.
+            var result = stored is null ? RunFold(fold, options, observerFor(fold), stop)
+                : stored.Tta == tta ? stored
+                : Score(fold, options, Path.Combine(fold.Dir, "run", Trainer.BestFile), Stopwatch.StartNew()) with { Minutes = stored.Minutes };
             if (result is null) return new CrossValReport(results); // stopped: the fold resumes next time
             AtomicFile.WriteAllBytes(resultPath, JsonSerializer.SerializeToUtf8Bytes(result, Json));
             results.Add(result);
@@ -117,7 +118,7 @@ public static class CrossValidation
 
     static FoldResult? RunFold(Fold fold, CrossValOptions options, ITrainingObserver observer, CancellationToken stop)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
         string runDir = Path.Combine(fold.Dir, "run");
         string trainLabels = Path.Combine(fold.Dir, "train_label.txt"), valLabels = Path.Combine(fold.Dir, "val_label.txt");
         TrainResult trained;
@@ -132,12 +133,16 @@ public static class CrossValidation
             trained = Trainer.Train(options.Config, new TrainData(trainLabels, options.Images, valLabels, options.Images, 0.1),
                 runDir, observer, stop);
         }
-        if (trained.Outcome != TrainOutcome.Finished) return null;
+        return trained.Outcome == TrainOutcome.Finished ? Score(fold, options, trained.BestCheckpoint, clock) : null;
+    }
 
+    /// <summary>Scores a fold's trained model; its minutes are <paramref name="clock"/>'s when scoring ends.</summary>
+    static FoldResult Score(Fold fold, CrossValOptions options, string bestCheckpoint, Stopwatch clock)
+    {
         // The fold's test set and its in-domain held-out part, scored in one pass: the held-out reals are in both.
         var evaluated = fold.Val.Concat(fold.Test.Where(r => r.Target == 1)).ToList();
         var scoring = options.Scoring ?? new ScoringOptions();
-        using var detector = Detector.Load(trained.BestCheckpoint, windows: scoring.Window > 0);
+        using var detector = Detector.Load(bestCheckpoint, windows: scoring.Window > 0);
         var scored = Prediction.Run(detector, options.Images, evaluated.Select(r => r.Name).ToList(), scoring, OnError.Fail);
         var scores = scored.Images.Select(i => i.Score!.Value).ToList();
         BinaryMetrics On(Func<LabelRow, bool> include)
