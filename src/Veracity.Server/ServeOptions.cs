@@ -26,7 +26,8 @@ public sealed record ServeOptions
     public int RateLimitPerMinute { get; init; }
     /// <summary>How long a stopping server (SIGTERM) lets in-flight requests finish.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(15);
-    public int Tta { get; init; } = 1;
+    /// <summary>Test-time views per image; null: the model's own (<see cref="Checkpoints.TrainConfig.TestViews"/>).</summary>
+    public int? Tta { get; init; }
     /// <summary>true: score each face; false: whole pictures; null: as the checkpoint was trained.</summary>
     public bool? Faces { get; init; }
 

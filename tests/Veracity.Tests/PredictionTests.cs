@@ -79,13 +79,14 @@ public class PredictionTests(TinyModel tiny) : IClassFixture<TinyModel>
     [Fact]
     public void The_mean_of_several_results_has_no_score_where_any_model_failed()
     {
-        var a = new PredictionResult([new ScoredImage("x", 0.2, null), new ScoredImage("y", 0.9, null)]);
-        var b = new PredictionResult([new ScoredImage("x", 0.6, null), new ScoredImage("y", null, "unreadable")]);
+        var a = new PredictionResult([new ScoredImage("x", 0.2, null), new ScoredImage("y", 0.9, null)], [1]);
+        var b = new PredictionResult([new ScoredImage("x", 0.6, null), new ScoredImage("y", null, "unreadable")], [4]);
         var mean = Prediction.Mean([a, b]);
+        Assert.Equal([1, 4], mean.Views);
         Assert.Equal(0.4, mean.Images[0].Score!.Value, 1e-12);
         Assert.Equal("unreadable", mean.Images[1].Problem);
         Assert.Null(mean.Images[1].Score);
-        Assert.Throws<ArgumentException>(() => Prediction.Mean([a, new PredictionResult([new ScoredImage("y", 0.1, null), a.Images[0]])]));
+        Assert.Throws<ArgumentException>(() => Prediction.Mean([a, new PredictionResult([new ScoredImage("y", 0.1, null), a.Images[0]], [1])]));
     }
 
     [Fact]

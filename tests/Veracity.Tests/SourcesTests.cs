@@ -166,7 +166,11 @@ public class SourcesCommandTests : IDisposable
         double Minutes(JsonDocument result) => result.RootElement.GetProperty("minutes").GetDouble();
         string splice = Path.Combine(outDir, "splice", CrossValidation.ResultFile);
         double trainedFor;
-        using (var before = JsonDocument.Parse(File.ReadAllText(splice))) trainedFor = Minutes(before);
+        using (var before = JsonDocument.Parse(File.ReadAllText(splice)))
+        {
+            trainedFor = Minutes(before);
+            Assert.Equal(1, before.RootElement.GetProperty("tta").GetInt32()); // the recipe's own test views
+        }
         var flipped = Cli.Run([.. args, "--tta", "2"]);
         Assert.True(flipped.ExitCode == 0, flipped.All);
         Assert.DoesNotContain("Epoch: 0", flipped.Output);

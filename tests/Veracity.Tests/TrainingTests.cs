@@ -144,6 +144,14 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         float[] tta4 = detector.Score(batch.Images, tta: 4);
         Assert.All(tta4, p => Assert.InRange(p, 0f, 1f));
         Assert.NotEqual(plain, tta4);
+
+        // Without a view count the model's own is taken: the recipe's test views, recorded in the checkpoint.
+        Assert.Equal(plain, detector.Score(batch.Images));
+        string fourViews = Path.Combine(dir.Path, "four-views.ckpt");
+        Checkpoint.Save(fourViews, detector.Info with { Config = detector.Info.Config with { TestViews = 4 } }, detector.Model!);
+        using var flipped = Detector.Load(fourViews, Engine.Torch);
+        Assert.Equal(tta4, flipped.Score(batch.Images));
+        Assert.Equal(plain, flipped.Score(batch.Images, tta: 1));
     }
 
     [Fact]

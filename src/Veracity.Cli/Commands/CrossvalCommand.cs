@@ -23,8 +23,9 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         [CommandOption("--hold-out <F>"), Description("Share of the reals (and of each fake source) held out for testing, the same in every fold.")]
         public double HoldOut { get; init; } = 0.2;
         [CommandOption("--tta <N>"), Description("Test-time views each fold is scored with, as predict --tta (1 = plain image; then " +
-            "flips). Finished folds are scored again, not retrained, when it changes.")]
-        public int Tta { get; init; } = 1;
+            "flips; default: the recipe's own, 4 for the generalise preset, else 1). Finished folds are scored again, not " +
+            "retrained, when it changes.")]
+        public int? Tta { get; init; }
         [CommandOption("--out <DIR>"), Description("Folder of the folds, crossval.json and crossval.png (default runs/crossval-<time>).")]
         public string? Out { get; init; }
 

@@ -22,8 +22,9 @@ public class InferenceSettings : CommandSettings
     /// <summary>Whether the command averages several models' scores (else it takes one).</summary>
     protected virtual bool AveragesModels => false;
 
-    [CommandOption("--tta <N>"), Description("Test-time augmentation views: 1 = plain image; then flips. The score is their mean.")]
-    public int Tta { get; init; } = 1;
+    [CommandOption("--tta <N>"), Description("Test-time augmentation views: 1 = plain image; then flips. The score is their mean. " +
+        "Default: the model's own (4 for the generalise preset, else 1).")]
+    public int? Tta { get; init; }
 
     [CommandOption("--window <PIXELS>"), Description("Score each picture's most suspicious PIXELS×PIXELS window (a grid with stride " +
         "PIXELS/4) instead of the whole picture, as a model trained with --crop PIXELS saw them. TorchSharp engines only.")]
@@ -35,7 +36,7 @@ public class InferenceSettings : CommandSettings
     [CommandOption("--workers <N>"), Description("Decoding threads.")]
     public int Workers { get; init; } = 2;
 
-    [CommandOption("--engine <NAME>"), Description("auto (resnet18 in bfloat16 on CPUs with AVX512-BF16/AMX, else ONNX Runtime " +
+    [CommandOption("--engine <NAME>"), Description("auto (resnet18 in bfloat16 on CPUs with AMX, else ONNX Runtime " +
         "where the backbone exports, else TorchSharp), torch, onnx or torchbf16.")]
     public string EngineName { get; init; } = "auto";
 

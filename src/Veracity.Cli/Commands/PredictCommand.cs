@@ -35,10 +35,10 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         var names = settings.List is null ? Prediction.ListImages(settings.Images) : LabelFile.ReadNames(settings.List);
         var mode = Enum.Parse<OnError>(settings.OnError, ignoreCase: true);
-        var (written, failures, onFaces) = Predict(settings.Options, settings.Images, names, mode, settings.Out, settings.Details);
+        var (written, failures, onFaces, views) = Predict(settings.Options, settings.Images, names, mode, settings.Out, settings.Details);
         string how = (onFaces ? ", on faces: each picture's most suspicious face" : "")
                      + (settings.Models.Length > 1 ? $"; the mean of {settings.Models.Length} models" : "");
-        AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {settings.Tta}{how})");
+        AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {string.Join(", ", views.Distinct())}{how})");
         if (failures > 0)
             AnsiConsole.MarkupLineInterpolated(
                 $"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
@@ -46,12 +46,12 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         return 0;
     }
 
-    internal static (int Written, int Failures, bool OnFaces) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode,
+    internal static (int Written, int Failures, bool OnFaces, IReadOnlyList<int> Views) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode,
         string outFile, string? details = null)
     {
         var (result, onFaces) = Score(run, images, names, mode);
         if (details is not null) Prediction.WriteDetails(details, result);
-        return (Prediction.WriteSubmission(outFile, result, mode), result.Failures, onFaces);
+        return (Prediction.WriteSubmission(outFile, result, mode), result.Failures, onFaces, result.Views);
     }
 
     /// <summary>The images' scores: one model's, or the mean of several models' (each run in turn, with its own faces and engine).</summary>
@@ -66,7 +66,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             onFaces |= faces is not null;
             string which = run.Models.Count > 1 ? $"model {k + 1}/{run.Models.Count}, " : "";
             string window = run.Scoring.Window > 0 ? $", {run.Scoring.Window}-px windows" : "";
-            byModel.Add(Ui.Counted($"Predicting ({which}TTA {run.Scoring.Tta}{window}, {detector.Engine}{(faces is null ? "" : ", on faces")})",
+            byModel.Add(Ui.Counted($"Predicting ({which}TTA {detector.Views(run.Scoring.Tta)}{window}, {detector.Engine}{(faces is null ? "" : ", on faces")})",
                 (start, step) => Prediction.Run(detector, images, names, run.Scoring, mode, start, step, faces)));
         }
         return (Prediction.Mean(byModel), onFaces);

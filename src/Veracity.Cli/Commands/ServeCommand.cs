@@ -48,8 +48,9 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         [CommandOption("--rate-limit <N>"), Description("API requests per client address per minute (0 = no limit).")]
         public int RateLimit { get; init; }
 
-        [CommandOption("--tta <N>"), Description("Test-time augmentation views per image.")]
-        public int Tta { get; init; } = 1;
+        [CommandOption("--tta <N>"), Description("Test-time augmentation views per image (default: the model's own, 4 for the " +
+            "generalise preset, else 1).")]
+        public int? Tta { get; init; }
 
         [CommandOption("--faces"), Description("Score each face (the image's verdict is its most suspicious face's); " +
             "a checkpoint trained on faces does this by itself.")]

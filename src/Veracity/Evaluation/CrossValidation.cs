@@ -10,13 +10,17 @@ namespace Veracity.Evaluation;
 
 /// <summary>What a cross-validation runs: the labelled data, the recipe, which fake sources to leave out, and where.</summary>
 public sealed record CrossValOptions(string Labels, string Images, string OutDir, TrainConfig Config, string? SourcesFile = null,
-    IReadOnlyList<string>? Folds = null, double HoldOut = 0.2, ScoringOptions? Scoring = null);
+    IReadOnlyList<string>? Folds = null, double HoldOut = 0.2, ScoringOptions? Scoring = null)
+{
+    /// <summary>How each fold's model is scored (over the recipe's own test-time views unless given).</summary>
+    public ScoringOptions Scoring { get; init; } = Scoring ?? new ScoringOptions();
+}
 
 /// <summary>
 /// One fold: trained without <see cref="Source"/>, then tested on all of its fakes against the held-out reals
 /// (<see cref="Unseen"/>), and on the other sources' held-out part (<see cref="InDomain"/>). <see cref="BySource"/>
 /// gives every fake source's figures on that test set (the left-out one is unseen, the others in-domain), scored
-/// over <see cref="Tta"/> test-time views.
+/// over <see cref="Tta"/> test-time views (the recipe's <see cref="TrainConfig.TestViews"/> unless crossval was given them).
 /// </summary>
 public sealed record FoldResult(string Source, int TrainImages, BinaryMetrics Unseen, BinaryMetrics InDomain,
     IReadOnlyList<SourceReport> BySource, double Minutes, int Tta = 1);
@@ -91,7 +95,7 @@ public static class CrossValidation
         CancellationToken stop = default)
     {
         var results = new List<FoldResult>();
-        int tta = (options.Scoring ?? new ScoringOptions()).Tta;
+        int tta = options.Scoring.Tta ?? options.Config.TestViews;
         foreach (var fold in Plan(options))
         {
             string resultPath = Path.Combine(fold.Dir, ResultFile);
@@ -141,7 +145,7 @@ public static class CrossValidation
     {
         // The fold's test set and its in-domain held-out part, scored in one pass: the held-out reals are in both.
         var evaluated = fold.Val.Concat(fold.Test.Where(r => r.Target == 1)).ToList();
-        var scoring = options.Scoring ?? new ScoringOptions();
+        var scoring = options.Scoring;
         using var detector = Detector.Load(bestCheckpoint, windows: scoring.Window > 0);
         var scored = Prediction.Run(detector, options.Images, evaluated.Select(r => r.Name).ToList(), scoring, OnError.Fail);
         var scores = scored.Images.Select(i => i.Score!.Value).ToList();
@@ -153,6 +157,6 @@ public static class CrossValidation
         return new FoldResult(fold.Source, fold.Train.Count,
             On(r => r.Target == 0 || r.Source == fold.Source),
             On(r => r.Target == 0 || r.Source != fold.Source),
-            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes, scoring.Tta);
+            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes, scored.Views[0]);
     }
 }

@@ -15,8 +15,11 @@ public sealed record SourceReport(string Source, int Fakes, double MeanScore, Bi
     public bool Inverted => VsAllReals.Auc < 0.5 || VsOwnReals?.Auc < 0.5;
 }
 
-/// <summary>An evaluation's figures: overall, and per fake source when asked; how it scored (TTA views, window: 0 = whole picture).</summary>
-public sealed record EvaluationReport(string Model, string Labels, int Tta, int Window, BinaryMetrics Overall,
+/// <summary>
+/// An evaluation's figures: overall, and per fake source when asked; how it scored (each model's test-time views,
+/// window: 0 = whole picture).
+/// </summary>
+public sealed record EvaluationReport(string Model, string Labels, IReadOnlyList<int> Tta, int Window, BinaryMetrics Overall,
     IReadOnlyList<SourceReport>? BySource, IReadOnlyList<double> Scores, IReadOnlyList<int> Targets);
 
 public static class Evaluator
@@ -35,7 +38,7 @@ public static class Evaluator
         var result = score(rows.Select(r => r.Name).ToList());
         var scores = result.Images.Select(i => i.Score!.Value).ToList();
         var targets = rows.Select(r => r.Target).ToList();
-        return new EvaluationReport(model, labels, scoring.Tta, scoring.Window, BinaryMetrics.Compute(scores, targets),
+        return new EvaluationReport(model, labels, result.Views, scoring.Window, BinaryMetrics.Compute(scores, targets),
             bySource ? BySource(rows, scores) : null, scores, targets);
     }
 

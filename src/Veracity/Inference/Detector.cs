@@ -126,15 +126,18 @@ public sealed class Detector : IDisposable
     public SampleTransform Transform => SampleTransform.Evaluation(Info.ImageSize, Info.ImageSize, Info.Normalize);
 
     /// <summary>
-    /// The deepfake probability of each image, averaged over <paramref name="tta"/> views; with a
-    /// <paramref name="window"/>, its most suspicious window's (<see cref="Scoring"/>). ONNX models take pictures of
-    /// their own size only, so windows need a TorchSharp engine.
+    /// The deepfake probability of each image, averaged over <paramref name="tta"/> views (null: <see cref="Views"/>);
+    /// with a <paramref name="window"/>, its most suspicious window's (<see cref="Scoring"/>). ONNX models take
+    /// pictures of their own size only, so windows need a TorchSharp engine.
     /// </summary>
-    public float[] Score(Tensor images, int tta = 1, int window = 0)
+    public float[] Score(Tensor images, int? tta = null, int window = 0)
     {
         if (window > 0 && window < Info.ImageSize && _session is not null) throw WindowsNeedTorch("this detector runs on ONNX Runtime");
-        return Scoring.FakeProbabilities(Logits, images, tta, window);
+        return Scoring.FakeProbabilities(Logits, images, Views(tta), window);
     }
+
+    /// <summary>The test-time views a score takes: <paramref name="tta"/> when asked, else the model's own (its training's).</summary>
+    public int Views(int? tta) => tta ?? Info.Config.TestViews;
 
     Tensor Logits(Tensor images) => _model?.call(images) ?? RunOnnx(images, OnnxExport.OutputName)[0];
 

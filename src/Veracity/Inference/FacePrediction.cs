@@ -76,6 +76,6 @@ public static class FacePrediction
             }
             batchDone?.Invoke();
         }
-        return new PredictionResult(results);
+        return new PredictionResult(results, [detector.Views(options.Tta)]);
     }
 }

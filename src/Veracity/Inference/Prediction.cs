@@ -17,13 +17,17 @@ public sealed record ScoredImage(string Name, double? Score, string? Problem)
 }
 
 /// <summary>
-/// How images are scored: test-time augmentation views, batch size, decoding threads, and the scoring window
-/// (0: the whole picture; else each picture's most suspicious window of that size, <see cref="Models.Scoring"/>).
+/// How images are scored: test-time augmentation views (null: each model's own, its training's
+/// <see cref="Checkpoints.TrainConfig.TestViews"/>), batch size, decoding threads, and the scoring window (0: the whole
+/// picture; else each picture's most suspicious window of that size, <see cref="Models.Scoring"/>).
 /// </summary>
-public sealed record ScoringOptions(int Tta = 1, int BatchSize = 32, int Workers = 2, int Window = 0);
+public sealed record ScoringOptions(int? Tta = null, int BatchSize = 32, int Workers = 2, int Window = 0);
 
-/// <summary>Scores for a list of images in input order; <see cref="Failures"/> counts those that could not be read.</summary>
-public sealed record PredictionResult(IReadOnlyList<ScoredImage> Images)
+/// <summary>
+/// Scores for a list of images in input order; <see cref="Failures"/> counts those that could not be read.
+/// <see cref="Views"/> gives the test-time views of each model whose scores these are.
+/// </summary>
+public sealed record PredictionResult(IReadOnlyList<ScoredImage> Images, IReadOnlyList<int> Views)
 {
     public int Failures => Images.Count(i => i.Problem is not null);
 }
@@ -83,7 +87,7 @@ public static class Prediction
                 }
                 batchDone?.Invoke();
             }
-        return new PredictionResult(results);
+        return new PredictionResult(results, [detector.Views(options.Tta)]);
     }
 
     /// <summary>
@@ -102,7 +106,7 @@ public static class Prediction
             var scores = byModel.Select(r => r.Images[k]).ToList();
             string? problem = scores.Select(i => i.Problem).FirstOrDefault(p => p is not null);
             return new ScoredImage(image.Name, problem is null ? scores.Average(i => i.Score!.Value) : null, problem);
-        }).ToList());
+        }).ToList(), byModel.SelectMany(r => r.Views).ToList());
     }
 
     /// <summary>One JSON line per image, atomically: name, score (or problem) and, on faces, each face scored and the small ones.</summary>
