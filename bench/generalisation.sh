@@ -79,7 +79,8 @@ levers=(
   "whole-face-resolution-128|all|192|--preset generalise --epochs 8 --epoch-size 3000 --face-resolution 128 --folds lfw-faceswap"
   "whole-margin-1.8|all|192|--preset generalise --epochs 8 --epoch-size 3000 --margin 1.8 --folds lfw-faceswap"
   "whole-generalise|all|192|--preset generalise --epochs 8 --epoch-size 3000"
-  "whole-generalise-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1 --folds lfw-faceswap"
+  "whole-generalise-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1"
+  "whole-generalise-balance-sources|all|192|--preset generalise --epochs 8 --epoch-size 3000 --balance-sources --folds lfw-faceswap"
   "whole-generalise-4-epochs|all|192|--preset generalise --epochs 4 --epoch-size 3000 --folds lfw-faceswap"
   "whole-dct|all|192|--crop 128 --input dct --epoch-size 3000"
   "whole-generalise-dct|all|192|--preset generalise --epochs 8 --epoch-size 3000 --input dct --folds lfw-faceswap"
@@ -180,14 +181,14 @@ for name in whole-generalise whole-generalise-seed-1; do
   done
 done
 
-# Test-time flips: the whole-corpus preset folds' best-validated weights scored over 2 and 4 views (the plain face,
-# then horizontal, vertical and both flips; what crossval --tta does) on each fold's test set (unseen) and
-# validation set (in-domain).
+# Test-time flips: the whole-corpus preset folds' best-validated weights scored over 1 and 2 views (the plain face,
+# then its mirror image; crossval scores the preset's folds over its own 4: both flips too) on each fold's test set
+# (unseen) and validation set (in-domain).
 for name in whole-generalise whole-generalise-seed-1; do
   for fold in lfw-faceswap stylegan2 stylegan3; do
     run="$work/runs/$name/$fold"
     [ -s "$run/run/best.ckpt" ] || continue
-    for tta in 2 4; do
+    for tta in 1 2; do
       for part in test val; do
         evaluate_once "$work/tta/$name-$fold-tta-$tta-$part" --model "$run/run/best.ckpt" --tta "$tta" \
           --labels "$run/${part}_label.txt" --images "$work/runs/$name/faces/images" --no-faces

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Veracity.Checkpoints;
 using Veracity.Data;
 using Veracity.Evaluation;
 using Veracity.Synth;
@@ -177,5 +178,11 @@ public class SourcesCommandTests : IDisposable
         using var after = JsonDocument.Parse(File.ReadAllText(splice));
         Assert.Equal(2, after.RootElement.GetProperty("tta").GetInt32());
         Assert.Equal(trainedFor, Minutes(after));
+
+        // Without --tta a recipe's own views count, even where the fold's checkpoint was written with other ones.
+        var recipe = new CrossValOptions(_labels, _images, outDir, TrainConfig.DefaultPreset with { TestViews = 3 }, Folds: ["splice"]);
+        var rescored = CrossValidation.Run(recipe, _ => throw new InvalidOperationException("a finished fold trained again"));
+        Assert.Equal(3, Assert.Single(rescored.Folds).Tta);
+        Assert.Equal(trainedFor, rescored.Folds[0].Minutes);
     }
 }
