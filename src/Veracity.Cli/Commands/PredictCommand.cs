@@ -38,7 +38,8 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         var (written, failures, onFaces, views) = Predict(settings.Options, settings.Images, names, mode, settings.Out, settings.Details);
         string how = (onFaces ? ", on faces: each picture's most suspicious face" : "")
                      + (settings.Models.Length > 1 ? $"; the mean of {settings.Models.Length} models" : "");
-        AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {string.Join(", ", views.Distinct())}{how})");
+        string tta = string.Join(", ", views.Distinct());
+        AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {tta}{how})");
         if (failures > 0)
             AnsiConsole.MarkupLineInterpolated(
                 $"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
@@ -46,8 +47,8 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         return 0;
     }
 
-    internal static (int Written, int Failures, bool OnFaces, IReadOnlyList<int> Views) Predict(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode,
-        string outFile, string? details = null)
+    internal static (int Written, int Failures, bool OnFaces, IReadOnlyList<int> Views) Predict(InferenceOptions run, string images,
+        IReadOnlyList<string> names, OnError mode, string outFile, string? details = null)
     {
         var (result, onFaces) = Score(run, images, names, mode);
         if (details is not null) Prediction.WriteDetails(details, result);
@@ -66,7 +67,8 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             onFaces |= faces is not null;
             string which = run.Models.Count > 1 ? $"model {k + 1}/{run.Models.Count}, " : "";
             string window = run.Scoring.Window > 0 ? $", {run.Scoring.Window}-px windows" : "";
-            byModel.Add(Ui.Counted($"Predicting ({which}TTA {detector.Views(run.Scoring.Tta)}{window}, {detector.Engine}{(faces is null ? "" : ", on faces")})",
+            string how = $"{which}TTA {detector.Views(run.Scoring.Tta)}{window}, {detector.Engine}{(faces is null ? "" : ", on faces")}";
+            byModel.Add(Ui.Counted($"Predicting ({how})",
                 (start, step) => Prediction.Run(detector, images, names, run.Scoring, mode, start, step, faces)));
         }
         return (Prediction.Mean(byModel), onFaces);
