@@ -146,7 +146,8 @@ public static class CrossValidation
         // The fold's test set and its in-domain held-out part, scored in one pass: the held-out reals are in both.
         var evaluated = fold.Val.Concat(fold.Test.Where(r => r.Target == 1)).ToList();
         // The recipe's views, not the checkpoint's: a fold trained before the recipe had them would record another number.
-        var scoring = options.Scoring with { Tta = Views(options) };
+        int views = Views(options);
+        var scoring = options.Scoring with { Tta = views };
         using var detector = Detector.Load(bestCheckpoint, windows: scoring.Window > 0);
         var scored = Prediction.Run(detector, options.Images, evaluated.Select(r => r.Name).ToList(), scoring, OnError.Fail);
         var scores = scored.Images.Select(i => i.Score!.Value).ToList();
@@ -158,7 +159,7 @@ public static class CrossValidation
         return new FoldResult(fold.Source, fold.Train.Count,
             On(r => r.Target == 0 || r.Source == fold.Source),
             On(r => r.Target == 0 || r.Source != fold.Source),
-            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes, Views(options));
+            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes, views);
     }
 
     /// <summary>The test-time views each fold is scored over: those asked for, else the recipe's own.</summary>
