@@ -5,7 +5,7 @@
 # face crops (--faces) at 128 px (192 where it says) for 2 epochs, the screening scale that fits this 2-core
 # machine: a lever costs 10-40 minutes (three folds). Then the ensembles of some levers' models are scored. Runs
 # resume: run the same command again after a stop. The whole-* levers run the whole corpus instead (8 epochs of
-# 3,000 images for the preset, --epoch-size, so a fold stays near 15 minutes). The synth-* levers repeat some of them on synth's
+# 3,000 images for the preset, --epoch-size, so a fold's training stays within 15 minutes). The synth-* levers repeat some of them on synth's
 # leave-one-manipulation-out. Without LEVER arguments every lever runs; the table is printed
 # from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
 set -euo pipefail
@@ -73,6 +73,7 @@ levers=(
   "crop-dct|screen|192|--crop 128 --input dct"
   "crop-srm-8-epochs-average-4|screen|192|--crop 128 --input srm --epochs 8 --average-epochs 4 --folds lfw-faceswap"
   "whole-default|all|128|"
+  "whole-default-seed-1|all|128|--seed 1"
   "whole-seed|all|128|--preset seed"
   "whole-generalise-no-blur-jpeg|all|192|--preset generalise --epochs 8 --epoch-size 3000 --blur 0 --jpeg 0 --folds lfw-faceswap"
   "whole-generalise-more-blur-jpeg|all|192|--preset generalise --epochs 8 --epoch-size 3000 --blur 0.3 --jpeg 0.6 --folds lfw-faceswap"
