@@ -83,6 +83,8 @@ levers=(
   "whole-generalise-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1"
   "whole-generalise-balance-sources|all|192|--preset generalise --epochs 8 --epoch-size 3000 --balance-sources --folds lfw-faceswap"
   "whole-generalise-4-epochs|all|192|--preset generalise --epochs 4 --epoch-size 3000 --folds lfw-faceswap"
+  "whole-generalise-ema|all|192|--preset generalise --epochs 8 --epoch-size 3000 --ema 0.999 --folds lfw-faceswap"
+  "whole-generalise-ema-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --ema 0.999 --seed 1 --folds lfw-faceswap"
   "whole-dct|all|192|--crop 128 --input dct --epoch-size 3000"
   "whole-generalise-dct|all|192|--preset generalise --epochs 8 --epoch-size 3000 --input dct --folds lfw-faceswap"
   "whole-generalise-4500|all|192|--preset generalise --epochs 8 --epoch-size 4500 --folds lfw-faceswap"
