@@ -5,9 +5,9 @@
 # face crops (--faces) at 128 px (192 where it says) for 2 epochs, the screening scale that fits this 2-core
 # machine: a lever costs 10-40 minutes (three folds). Then the ensembles of some levers' models are scored. Runs
 # resume: run the same command again after a stop. The whole-* levers run the whole corpus instead (8 epochs of
-# 3,000 images for the preset, --epoch-size, so a fold's training stays within 15 minutes). The synth-* levers repeat some of them on synth's
-# leave-one-manipulation-out. Without LEVER arguments every lever runs; the table is printed
-# from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
+# 3,000 images for the preset, --epoch-size, so a fold's training stays within 15 minutes). The synth-* levers
+# repeat some of them on synth's leave-one-manipulation-out. Without LEVER arguments every lever runs; the table is
+# printed from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 DEVDATA_DIR WORK_DIR [LEVER ...]" >&2
