@@ -81,6 +81,8 @@ levers=(
   "whole-margin-1.8|all|192|--preset generalise --epochs 8 --epoch-size 3000 --margin 1.8 --folds lfw-faceswap"
   "whole-generalise|all|192|--preset generalise --epochs 8 --epoch-size 3000"
   "whole-generalise-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1"
+  "whole-generalise-12-epochs|all|192|--preset generalise --epochs 12 --epoch-size 3000"
+  "whole-generalise-12-epochs-seed-1|all|192|--preset generalise --epochs 12 --epoch-size 3000 --seed 1"
   "whole-generalise-balance-sources|all|192|--preset generalise --epochs 8 --epoch-size 3000 --balance-sources --folds lfw-faceswap"
   "whole-generalise-4-epochs|all|192|--preset generalise --epochs 4 --epoch-size 3000 --folds lfw-faceswap"
   "whole-generalise-ema|all|192|--preset generalise --epochs 8 --epoch-size 3000 --ema 0.999 --folds lfw-faceswap"
@@ -218,6 +220,13 @@ for runs, name in [(d, n) for d in sys.argv[1:] for n in names(d)]:
     by_fold = ", ".join(f"{f['source']} {f['unseen']['auc']:.3f}" for f in folds)
     print(f"{name:32s} {len(folds):5d} {mean:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
           f"{in_domain:9.4f} {minutes:8.1f}  {by_fold}")
+    # In-domain per source: its held-out fakes against the held-out reals, averaged over the folds that train on it.
+    held_out = {}
+    for fold in folds:
+        for part in fold["bySource"]:
+            if part["source"] != fold["source"]:
+                held_out.setdefault(part["source"], []).append(part["vsAllReals"]["auc"])
+    print(f"{'':32s} in-domain by source: " + ", ".join(f"{s} {sum(a) / len(a):.4f} ({len(a)} folds)" for s, a in held_out.items()))
 ensembles = os.path.join(os.path.dirname(sys.argv[1]), "ensembles")
 for members in sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []:
     for fold in sorted(os.listdir(os.path.join(ensembles, members))):
