@@ -141,16 +141,21 @@ for lever in "${synth_levers[@]}"; do
     --out "$work/synth-runs/$name" $options
 done
 
-# Ensembles: each fold's models of these levers (same seed, so the same test split; same face size), their scores
-# averaged (evaluate --model a --model b ...) on that fold's test set, cut as the first lever cut it.
+# Ensembles: each fold's models of these levers (same seed, so the same split), their scores averaged (evaluate
+# --model a --model b ...) on what crossval scores: the fold's held-out part and the left-out source's fakes, cut as
+# the first lever cut them (each model reads them at its own size), so the unseen and in-domain figures compare.
+# After the bar, evaluate's options: the preset with the default preset over the four flips that both trained with.
 ensembles=(
-  "default npr freeze-layer2 augment"
-  "crop-128-of-192 crop-srm crop-layer-decay size-192"
-  "crop-srm-8-epochs crop-dct"
-  "whole-generalise whole-dct"
+  "default npr freeze-layer2 augment|"
+  "crop-128-of-192 crop-srm crop-layer-decay size-192|"
+  "crop-srm-8-epochs crop-dct|"
+  "whole-generalise whole-dct|"
+  "whole-generalise whole-default|--tta 4"
+  "whole-generalise-seed-1 whole-default-seed-1|--tta 4"
 )
 for ensemble in "${ensembles[@]}"; do
-  read -r -a names <<< "$ensemble"
+  IFS='|' read -r members options <<< "$ensemble"
+  read -r -a names <<< "$members"
   for fold in lfw-faceswap stylegan2 stylegan3; do
     models=(); present=()
     for name in "${names[@]}"; do
@@ -158,9 +163,12 @@ for ensemble in "${ensembles[@]}"; do
       models+=(--model "$work/runs/$name/$fold/run/best.ckpt"); present+=("$name")
     done
     [ ${#present[@]} -ge 2 ] || continue
-    out="$work/ensembles/$(IFS=+; echo "${present[*]}")/$fold"
-    evaluate_once "$out" "${models[@]}" --labels "$work/runs/${names[0]}/$fold/test_label.txt" \
-      --images "$work/runs/${names[0]}/faces/images" --no-faces --by-source
+    out="$work/ensembles/$(IFS=+; echo "${present[*]}")/$fold"; run="$work/runs/${names[0]}/$fold"
+    mkdir -p "$out"
+    { cat "$run/val_label.txt"; tail -n +2 "$run/test_label.txt" | awk -F, '$2 == 1'; } > "$out/scored_label.txt"
+    # shellcheck disable=SC2086
+    evaluate_once "$out" "${models[@]}" --labels "$out/scored_label.txt" --images "$work/runs/${names[0]}/faces/images" \
+      --no-faces --by-source $options
   done
 done
 
@@ -206,7 +214,7 @@ done
 import json, os, sys
 runs = sys.argv[1]
 names = lambda d: sorted(os.listdir(d), key=lambda n: os.path.getmtime(os.path.join(d, n))) if os.path.isdir(d) else []
-print(f"{'lever':32s} {'folds':>5s} {'mean unseen':>11s} {'worst fold':>24s} {'in-domain':>9s} {'min/fold':>8s}  unseen AUC by fold")
+print(f"{'lever':36s} {'folds':>5s} {'mean unseen':>11s} {'worst fold':>24s} {'in-domain':>9s} {'min/fold':>8s}  unseen AUC by fold")
 for runs, name in [(d, n) for d in sys.argv[1:] for n in names(d)]:
     # Each finished fold's result.json, so a lever stopped part way shows what it measured.
     folds = [json.load(open(os.path.join(runs, name, fold, "result.json"))) for fold in sorted(os.listdir(os.path.join(runs, name)))
@@ -218,7 +226,7 @@ for runs, name in [(d, n) for d in sys.argv[1:] for n in names(d)]:
     in_domain = sum(f["inDomain"]["auc"] for f in folds) / len(folds)
     minutes = sum(f["minutes"] for f in folds) / len(folds)
     by_fold = ", ".join(f"{f['source']} {f['unseen']['auc']:.3f}" for f in folds)
-    print(f"{name:32s} {len(folds):5d} {mean:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
+    print(f"{name:36s} {len(folds):5d} {mean:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
           f"{in_domain:9.4f} {minutes:8.1f}  {by_fold}")
     # In-domain per source: its held-out fakes against the held-out reals, averaged over the folds that train on it.
     held_out = {}
@@ -226,13 +234,15 @@ for runs, name in [(d, n) for d in sys.argv[1:] for n in names(d)]:
         for part in fold["bySource"]:
             if part["source"] != fold["source"]:
                 held_out.setdefault(part["source"], []).append(part["vsAllReals"]["auc"])
-    print(f"{'':32s} in-domain by source: " + ", ".join(f"{s} {sum(a) / len(a):.4f} ({len(a)} folds)" for s, a in held_out.items()))
+    print(f"{'':36s} in-domain by source: " + ", ".join(f"{s} {sum(a) / len(a):.4f} ({len(a)} folds)" for s, a in held_out.items()))
 ensembles = os.path.join(os.path.dirname(sys.argv[1]), "ensembles")
 for members in sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []:
     for fold in sorted(os.listdir(os.path.join(ensembles, members))):
         report = json.load(open(os.path.join(ensembles, members, fold, "metrics.json")))
         unseen = next(s for s in report["bySource"] if s["source"] == fold)
-        print(f"mean of {members.replace('+', ' + ')}, fold {fold}: unseen AUC {unseen['vsAllReals']['auc']:.4f}")
+        in_domain = ", ".join(f"{s['source']} {s['vsAllReals']['auc']:.4f}" for s in report["bySource"] if s["source"] != fold)
+        print(f"mean of {members.replace('+', ' + ')}, fold {fold}: unseen AUC {unseen['vsAllReals']['auc']:.4f}"
+              + (f"; in-domain by source: {in_domain}" if in_domain else ""))
 for kind in ("windows", "last-epoch", "tta"):
     scored_dir = os.path.join(os.path.dirname(sys.argv[1]), kind)
     for scored in sorted(os.listdir(scored_dir)) if os.path.isdir(scored_dir) else []:
