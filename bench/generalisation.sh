@@ -164,8 +164,11 @@ for ensemble in "${ensembles[@]}"; do
     done
     [ ${#present[@]} -ge 2 ] || continue
     out="$work/ensembles/$(IFS=+; echo "${present[*]}")/$fold"; run="$work/runs/${names[0]}/$fold"
-    mkdir -p "$out"
-    { cat "$run/val_label.txt"; tail -n +2 "$run/test_label.txt" | awk -F, '$2 == 1'; } > "$out/scored_label.txt"
+    # Written with the scores only: an ensemble scored before this file existed was scored on test_label.txt alone.
+    if [ ! -s "$out/metrics.json" ]; then
+      mkdir -p "$out"
+      { cat "$run/val_label.txt"; tail -n +2 "$run/test_label.txt" | awk -F, '$2 == 1'; } > "$out/scored_label.txt"
+    fi
     # shellcheck disable=SC2086
     evaluate_once "$out" "${models[@]}" --labels "$out/scored_label.txt" --images "$work/runs/${names[0]}/faces/images" \
       --no-faces --by-source $options
