@@ -75,6 +75,26 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
 
     [Fact]
     [Trait("Category", "Numerics")] // a fixed convolution: oneDNN picks its kernel by ISA
+    public void Rgb_and_srm_input_starts_as_the_rgb_network_on_the_pixels_plus_their_residuals_and_then_trains_two_stems()
+    {
+        // Both stems start with conv1's weights, so by linearity conv1(x) + conv1(srm(x)) = conv1(x + srm(x)).
+        using var scope = NewDisposeScope();
+        using var model = (ResNet)Backbones.Create("resnet18", pretrained: false, seed: 1);
+        model.eval();
+        var image = randn(2, 3, 64, 64, generator: new TorchSharp.torch.Generator(5));
+        var rgbOfSum = model.Features(image + nn.functional.conv2d(image, ResNet.RichModelKernels(), padding: [2, 2]));
+        int rgbParameters = model.parameters().Count();
+        model.Input = ModelInput.RgbSrm;
+        double maxDiff = (model.Features(image) - rgbOfSum).abs().max().item<float>();
+        Assert.True(maxDiff < 1e-4, $"features differ by up to {maxDiff}");
+        Assert.Equal(rgbParameters + 1, model.parameters().Count());
+        Assert.Contains(model.residualStem!.weight!, model.ParametersByDepth()[0]);
+        Assert.True(model.residualStem.weight!.requires_grad, "the residual stem does not train");
+        Assert.False(ReferenceEquals(model.residualStem.weight, model.conv1.weight), "the two stems share one tensor");
+    }
+
+    [Fact]
+    [Trait("Category", "Numerics")] // a fixed convolution: oneDNN picks its kernel by ISA
     public void Dct_input_is_the_rgb_network_on_the_log_magnitude_dct_of_each_8x8_block_laid_back_in_place()
     {
         using var scope = NewDisposeScope();
@@ -119,6 +139,7 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
     [InlineData(ModelInput.Npr)]
     [InlineData(ModelInput.Srm)]
     [InlineData(ModelInput.Dct)]
+    [InlineData(ModelInput.RgbSrm)]
     public void Frozen_stages_keep_their_weights_and_statistics_and_a_residual_input_model_exports_to_the_same_numbers(ModelInput input)
     {
         using var dir = new TempDir();
@@ -135,6 +156,8 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         foreach (var (before, after) in frozen)
             foreach (var (a, b) in State(before).Zip(State(after)))
                 Assert.True(a.equal(b).all().item<bool>(), "a frozen stage changed");
+        if (input == ModelInput.RgbSrm) // frozen with the stem: still the copy of conv1 it started as
+            Assert.True(initial.conv1.weight!.equal(trained.residualStem!.weight!).all().item<bool>(), "the frozen residual stem changed");
         Assert.False(State(initial.layer3).Zip(State(trained.layer3)).All(p => p.First.equal(p.Second).all().item<bool>()), "layer3 did not train");
 
         using var torchEngine = Detector.Load(result.BestCheckpoint, Engine.Torch);

@@ -59,7 +59,8 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--erasing <P>"), Description("Probability of filling a random rectangle with random pixels.")]
     public double? Erasing { get; init; }
     [CommandOption("--input <KIND>"), Description("rgb; npr: the network sees neighbouring-pixel residuals x - up(down(x)); srm: three " +
-        "fixed high-pass residuals (spatial rich model); dct: the log-magnitude DCT of each channel's 8x8 blocks.")]
+        "fixed high-pass residuals (spatial rich model); dct: the log-magnitude DCT of each channel's 8x8 blocks; " +
+        "rgbsrm: rgb and srm side by side (two first convolutions, summed).")]
     public ModelInput? Input { get; init; }
     [CommandOption("--freeze <STAGE>"), Description("Freeze the trunk up to and including: none, stem, layer1, layer2, layer3 or layer4 " +
         "(the whole trunk: a linear probe).")]

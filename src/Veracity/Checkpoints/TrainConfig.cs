@@ -188,7 +188,7 @@ public sealed record TrainConfig
         Require(StepSize >= 1, nameof(StepSize), "must be at least 1");
         Require(Input == ModelInput.Rgb || spec.HasStages, nameof(Input), $"{Input} needs a backbone with stages ({StagedBackbones()})");
         Require(Freeze == FrozenStages.None || spec.HasStages, nameof(Freeze), $"freezing needs a backbone with stages ({StagedBackbones()})");
-        Require(Enum.IsDefined(Input), nameof(Input), "must be rgb, npr, srm or dct");
+        Require(Enum.IsDefined(Input), nameof(Input), "must be rgb, npr, srm, dct or rgbsrm");
         Require(Enum.IsDefined(Freeze), nameof(Freeze), $"must be one of {string.Join(", ", Enum.GetNames<FrozenStages>())}");
         Require(EmaDecay is >= 0 and < 1, nameof(EmaDecay), "must be at least 0 and below 1");
         Require(AverageEpochs >= 0 && AverageEpochs <= Epochs, nameof(AverageEpochs), $"must be at least 0 and at most the epochs ({Epochs})");

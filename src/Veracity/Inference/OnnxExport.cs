@@ -33,6 +33,11 @@ public static class OnnxExport
             _ => InputName,
         };
         string x = graph.ConvBn(input, resnet.conv1, resnet.bn1, stride: 2, pad: 3);
+        if (resnet.Input == ModelInput.RgbSrm) // BN(a + b) = BN(a) + b·γ/√(σ²+ε): the second convolution is scaled, not shifted
+        {
+            string residuals = graph.RichModelResiduals(InputName);
+            x = graph.Node("Add", [x, graph.ConvBn(residuals, resnet.residualStem!, resnet.bn1, stride: 2, pad: 3, shift: false)]);
+        }
         x = graph.Node("Relu", [x]);
         x = graph.Node("MaxPool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1));
         foreach (var block in resnet.Blocks)
@@ -89,8 +94,11 @@ public static class OnnxExport
             return outputs[0];
         }
 
-        /// <summary>A convolution with its BatchNorm folded in: w·γ/√(σ²+ε) and β − μ·γ/√(σ²+ε).</summary>
-        public string ConvBn(string input, TorchSharp.Modules.Conv2d conv, TorchSharp.Modules.BatchNorm2d bn, long stride, long pad)
+        /// <summary>
+        /// A convolution with its BatchNorm folded in: w·γ/√(σ²+ε) and, if <paramref name="shift"/>, the bias β − μ·γ/√(σ²+ε).
+        /// </summary>
+        public string ConvBn(string input, TorchSharp.Modules.Conv2d conv, TorchSharp.Modules.BatchNorm2d bn, long stride, long pad,
+            bool shift = true)
         {
             using var scope = NewDisposeScope();
             using Scalar eps = bn.eps.ToScalar(); // held for the call (see Scalars)
@@ -98,7 +106,8 @@ public static class OnnxExport
             var weight = conv.weight! * scale.reshape(-1, 1, 1, 1);
             var bias = bn.bias! - bn.running_mean! * scale;
             long k = conv.weight!.shape[2];
-            return Node("Conv", [input, Initializer(weight), Initializer(bias)],
+            string[] inputs = shift ? [input, Initializer(weight), Initializer(bias)] : [input, Initializer(weight)];
+            return Node("Conv", inputs,
                 Ints("kernel_shape", k, k), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad));
         }
 

@@ -99,8 +99,30 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// </summary>
     public bool BFloat16 { get; set; }
 
-    /// <summary>What the first convolution sees (<see cref="ModelInput"/>); the weights are the same either way.</summary>
-    public ModelInput Input { get; set; } = ModelInput.Rgb;
+    /// <summary>
+    /// What the first convolution sees (<see cref="ModelInput"/>). The weights are the same for every kind but
+    /// <see cref="ModelInput.RgbSrm"/>, which adds <see cref="residualStem"/>, a copy of the first convolution as it is
+    /// when the input is set (the ImageNet weights, for a pretrained network).
+    /// </summary>
+    public ModelInput Input
+    {
+        get => input;
+        set
+        {
+            if (value == ModelInput.RgbSrm && residualStem is null)
+            {
+                lock (TorchRandom.Lock) residualStem = Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
+                using (no_grad()) residualStem.weight!.copy_(conv1.weight!);
+                register_module("conv1_residuals", residualStem);
+            }
+            input = value;
+        }
+    }
+
+    ModelInput input = ModelInput.Rgb;
+
+    /// <summary>The <see cref="ModelInput.RgbSrm"/> stem's second convolution, on the SRM residuals; its output is added to conv1's.</summary>
+    internal Conv2d? residualStem;
 
     /// <summary>
     /// Freezes the stem and the stages up to and including <paramref name="through"/>: their parameters stop
@@ -118,15 +140,18 @@ public sealed class ResNet : Module<Tensor, Tensor>
 
     IEnumerable<Module> FrozenModules(FrozenStages through)
     {
-        if (through >= FrozenStages.Stem) { yield return conv1; yield return bn1; }
+        if (through >= FrozenStages.Stem) foreach (var module in Stem) yield return module;
         Module[] stages = [layer1, layer2, layer3, layer4];
         for (int i = 0; i < stages.Length && through >= FrozenStages.Layer1 + i; i++) yield return stages[i];
     }
 
     /// <summary>The parameters from the input to the output: the stem, layer1 to layer4, the classifier.</summary>
     public IReadOnlyList<IReadOnlyList<Parameter>> ParametersByDepth() =>
-        new Module[][] { [conv1, bn1], [layer1], [layer2], [layer3], [layer4], [fc] }
+        new Module[][] { Stem.ToArray(), [layer1], [layer2], [layer3], [layer4], [fc] }
             .Select(modules => (IReadOnlyList<Parameter>)modules.SelectMany(m => m.parameters()).ToList()).ToList();
+
+    /// <summary>The first convolution(s) and their batch norm.</summary>
+    IEnumerable<Module> Stem => residualStem is null ? [conv1, bn1] : [conv1, residualStem, bn1];
 
     public override void train(bool on = true)
     {
@@ -200,16 +225,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <summary>The last stage's activations, N×512×h×w, float32 (channels-last in memory).</summary>
     Tensor LastStage(Tensor x)
     {
-        using var input = Input switch
-        {
-            ModelInput.Npr => NeighbouringPixelResiduals(x),
-            ModelInput.Srm => RichModelResiduals(x),
-            ModelInput.Dct => BlockSpectrum(x),
-            _ => x.alias(),
-        };
-        using var cast = BFloat16 ? input.to(ScalarType.BFloat16) : input.alias();
-        using var channelsLast = ConvolutionCheck.Layout(cast, ConvLayout.ChannelsLast);
-        using var c1 = BasicBlock.Convolve(conv1, channelsLast);
+        using var c1 = StemConvolution(x);
         using var r1 = BasicBlock.BatchNorm(bn1, c1).relu_();
         using var pooled = functional.max_pool2d(r1, 3, stride: 2, padding: 1);
         using var s1 = layer1.call(pooled);
@@ -218,6 +234,33 @@ public sealed class ResNet : Module<Tensor, Tensor>
         var s4 = layer4.call(s3);
         if (!BFloat16) return s4;
         using (s4) return s4.to(ScalarType.Float32);
+    }
+
+    /// <summary>The first convolution of what <see cref="Input"/> makes of <paramref name="x"/>, before its batch norm.</summary>
+    Tensor StemConvolution(Tensor x)
+    {
+        if (Input == ModelInput.RgbSrm)
+        {
+            using var rgb = StemConvolution(conv1, x);
+            using var srm = RichModelResiduals(x);
+            using var residuals = StemConvolution(residualStem!, srm);
+            return rgb.add(residuals, Scalars.One);
+        }
+        using var input = Input switch
+        {
+            ModelInput.Npr => NeighbouringPixelResiduals(x),
+            ModelInput.Srm => RichModelResiduals(x),
+            ModelInput.Dct => BlockSpectrum(x),
+            _ => x.alias(),
+        };
+        return StemConvolution(conv1, input);
+    }
+
+    Tensor StemConvolution(Conv2d conv, Tensor x)
+    {
+        using var cast = BFloat16 ? x.to(ScalarType.BFloat16) : x.alias();
+        using var channelsLast = ConvolutionCheck.Layout(cast, ConvLayout.ChannelsLast);
+        return BasicBlock.Convolve(conv, channelsLast);
     }
 
     /// <summary>x − up(down(x)) with 2× nearest down- and upsampling: each 2×2 cell minus its top-left pixel.</summary>

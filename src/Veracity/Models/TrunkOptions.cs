@@ -28,6 +28,13 @@ public enum ModelInput
     /// 8 loses its last rows or columns.
     /// </summary>
     Dct,
+    /// <summary>
+    /// The pixels and their <see cref="Srm"/> residuals side by side: a second first convolution on the residuals,
+    /// starting from the same ImageNet weights, adds its output to the RGB one's. A residual-only network cannot see
+    /// the colour and texture a GAN face gives itself away by in-domain; this one can, and keeps the residuals that
+    /// carry face swaps.
+    /// </summary>
+    RgbSrm,
 }
 
 /// <summary>How much of a staged backbone's trunk is frozen (its weights and batch-norm statistics kept as loaded).</summary>
