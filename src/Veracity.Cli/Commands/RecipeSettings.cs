@@ -81,7 +81,8 @@ public class RecipeSettings : FaceOptionSettings
     {
         var c = TrainConfig.FromPreset(Preset);
         if (SetsFaces && !Faces && c.Faces is null)
-            throw new InvalidSettingException(nameof(TrainConfig.Faces), $"is needed for face options (the {Preset} preset trains on whole pictures)");
+            throw new InvalidSettingException(nameof(TrainConfig.Faces),
+                $"is needed for face options (the {Preset} preset trains on whole pictures)");
         return c with
         {
             Model = Model ?? c.Model, Pretrained = !NoPretrained, Epochs = Epochs ?? c.Epochs, EpochSize = EpochSize ?? c.EpochSize,
