@@ -191,8 +191,9 @@ for name in crop-srm crop-srm-4-epochs crop-srm-8-epochs; do
 done
 
 # The final epoch's weights instead of the best-validated: the whole-corpus face-swap fold's last.ckpt on its test
-# set (unseen) and its validation set (in-domain).
-for name in whole-generalise whole-generalise-seed-1; do
+# set (unseen) and its validation set (in-domain), each over its checkpoint's views (seeds 0 and 1 predate
+# TestViews: 1 view; seed 2: 4).
+for name in whole-generalise whole-generalise-seed-1 whole-generalise-seed-2; do
   run="$work/runs/$name/lfw-faceswap"
   [ -s "$run/run/last.ckpt" ] || continue
   for part in test val; do
