@@ -30,9 +30,9 @@ public enum ModelInput
     Dct,
     /// <summary>
     /// The pixels and their <see cref="Srm"/> residuals side by side: a second first convolution on the residuals,
-    /// starting from the same ImageNet weights, adds its output to the RGB one's. A residual-only network cannot see
-    /// the colour and texture a GAN face gives itself away by in-domain; this one can, and keeps the residuals that
-    /// carry face swaps.
+    /// starting from the same ImageNet weights, adds its output to the RGB one's, so the network sees a GAN face's
+    /// colour and texture as well as the residuals. Measured on the generalise preset (face-swap fold, seed 1, Zen 5):
+    /// in-domain 0.996 against 0.990, but unseen face swaps 0.694 against 0.820 (README "Generalisation").
     /// </summary>
     RgbSrm,
 }
