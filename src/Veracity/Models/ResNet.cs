@@ -111,7 +111,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
         {
             if (value == ModelInput.RgbSrm && residualStem is null)
             {
-                lock (TorchRandom.Lock) residualStem = Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
+                lock (TorchRandom.Lock) residualStem = StemConv2d();
                 using (no_grad()) residualStem.weight!.copy_(conv1.weight!);
                 register_module("conv1_residuals", residualStem);
             }
@@ -168,7 +168,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
         if (blocks.Count != 4) throw new ArgumentException("a ResNet has four stages");
         lock (TorchRandom.Lock) // initial weights come from the global generator
         {
-            conv1 = Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
+            conv1 = StemConv2d();
             bn1 = BatchNorm2d(64);
             layer1 = Stage(64, 64, blocks[0], stride: 1);
             layer2 = Stage(64, 128, blocks[1], stride: 2);
@@ -178,6 +178,9 @@ public sealed class ResNet : Module<Tensor, Tensor>
         }
         RegisterComponents();
     }
+
+    /// <summary>The stem's 7×7 convolution of stride 2, from the three input channels to 64.</summary>
+    static Conv2d StemConv2d() => Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
 
     public IEnumerable<BasicBlock> Blocks =>
         new[] { layer1, layer2, layer3, layer4 }.SelectMany(stage => stage.children().Cast<BasicBlock>());
