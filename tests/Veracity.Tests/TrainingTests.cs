@@ -64,6 +64,26 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     }
 
     [Theory]
+    [InlineData(SelectBy.Auc)]
+    [InlineData(SelectBy.Accuracy)]
+    [InlineData(SelectBy.LogLoss)]
+    public void Best_ckpt_holds_the_epoch_its_validation_figure_ranks_first(SelectBy selectBy)
+    {
+        using var dir = new TempDir();
+        var result = Trainer.Train(Tiny with { Epochs = 3, SelectBy = selectBy }, Data, dir.Path, new RecordingObserver());
+
+        Func<EpochMetrics, double> figure = selectBy switch
+        {
+            SelectBy.Accuracy => e => e.ValAccuracy,
+            SelectBy.LogLoss => e => -e.ValLogLoss,
+            _ => e => e.ValAuc!.Value,
+        };
+        var expected = result.Epochs.First(e => figure(e) == result.Epochs.Max(figure)); // the first of equals, as the trainer keeps
+        Assert.Equal(expected.Epoch, Checkpoint.ReadInfo(result.BestCheckpoint).Metrics!.Epoch);
+        Assert.Equal(figure(expected), result.BestScore);
+    }
+
+    [Theory]
     [Trait("Category", "Numerics")]
     [InlineData(Models.Precision.Float32, 0.0)]
     [InlineData(Models.Precision.BFloat16, 0.0)]

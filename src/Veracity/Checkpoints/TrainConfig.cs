@@ -179,7 +179,7 @@ public sealed record TrainConfig
         Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "must be a positive number");
         Require(Enum.IsDefined(Optimizer), nameof(Optimizer), $"must be one of {string.Join(", ", Enum.GetNames<OptimizerKind>())}");
         Require(Enum.IsDefined(Scheduler), nameof(Scheduler), "must be step or cosine");
-        Require(Enum.IsDefined(SelectBy), nameof(SelectBy), "must be auc or accuracy");
+        Require(Enum.IsDefined(SelectBy), nameof(SelectBy), "must be auc, accuracy or logloss");
         Require(Enum.IsDefined(Precision), nameof(Precision), "must be auto, float32 or bfloat16");
         Require(Precision != Precision.BFloat16 || spec.SupportsBFloat16, nameof(Precision),
             $"bfloat16 is not available for {Model}; backbones with a bfloat16 trunk: " +

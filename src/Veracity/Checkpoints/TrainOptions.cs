@@ -9,6 +9,9 @@ public enum OptimizerKind { Adam, AdamW, Sgd }
 [JsonConverter(typeof(LowerCaseEnumConverter<Schedule>))]
 public enum Schedule { Step, Cosine }
 
-/// <summary>Which validation figure picks the best checkpoint.</summary>
+/// <summary>
+/// Which validation figure picks the best checkpoint. LogLoss (lowest mean cross-entropy) weighs every image's score,
+/// where AUC only ranks them: with a few hundred validation fakes AUC moves by whole ranks between epochs.
+/// </summary>
 [JsonConverter(typeof(LowerCaseEnumConverter<SelectBy>))]
-public enum SelectBy { Auc, Accuracy }
+public enum SelectBy { Auc, Accuracy, LogLoss }

@@ -146,12 +146,12 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 Line($" * Acc@1 {metrics.Accuracy * 100:F3}  AUC {Format(metrics.Auc)}  AP {Format(metrics.AveragePrecision)}  " +
                      $"EER {Format(metrics.Eer)}  log-loss {metrics.LogLoss:F4}  ({imagesPerSecond:F1} images/s training)");
 
-                double score = config.SelectBy == SelectBy.Accuracy ? metrics.Accuracy : metrics.Auc ?? metrics.Accuracy;
+                double score = SelectionScore(config.SelectBy, metrics);
                 if (best is null || score > best)
                 {
                     best = score;
                     Save(BestFile, evaluated, null, epoch + 1, 0, null, best, row);
-                    Line($"   new best {config.SelectBy.ToString().ToLowerInvariant()} {score:F4}: saved {BestFile}");
+                    Line($"   new best {config.SelectBy.ToString().ToLowerInvariant()} {Math.Abs(score):F4}: saved {BestFile}");
                 }
                 Save(LastFile, model, optimizer, epoch + 1, 0, null, best, row, average);
                 if (stop.IsCancellationRequested && epoch + 1 < config.Epochs)
@@ -168,6 +168,14 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
             model?.Dispose();
         }
     }
+
+    /// <summary>The figure best.ckpt keeps the highest of (the checkpoint's BestScore): minus the log-loss, so lower wins.</summary>
+    static double SelectionScore(SelectBy by, BinaryMetrics metrics) => by switch
+    {
+        SelectBy.Accuracy => metrics.Accuracy,
+        SelectBy.LogLoss => -metrics.LogLoss,
+        _ => metrics.Auc ?? metrics.Accuracy,
+    };
 
     /// <summary>One optimiser step; returns the batch loss and how many predictions matched the labels.</summary>
     (double Loss, int Correct) Step(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, Batch batch, int epoch, int batchIndex)
