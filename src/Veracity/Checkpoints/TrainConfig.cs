@@ -142,19 +142,17 @@ public sealed record TrainConfig
     /// <summary>
     /// The recipe that held up best on forgery sources training never saw (README "Generalisation"): the default
     /// preset on aligned faces cut at 192 px, of which training sees random 128-px windows at the crop's own scale
-    /// (the whole face at scoring), through the three fixed SRM high-pass filters, for 8 epochs. On the development
-    /// corpus's leave-one-source-out screening (Intel Xeon) it scored LFW face swaps, the fold nothing else lifted
-    /// past 0.58 at 128-192 px, at 0.801 and 0.826 (seeds 0 and 1; 0.759 and 0.699 with 2 epochs, 0.536 for the
-    /// default preset at 128 px), in-domain 0.987-0.999, 9-15 minutes a fold; on the whole corpus (8 epochs of 3,000
-    /// images, <see cref="EpochSize"/>) at 0.780 against the default's 0.542; on an AMD EPYC (Zen 5) at 0.836 and
-    /// 0.782 (seeds 0 and 1), 0.857 and 0.800 scored over the face and its mirror image (--tta 2). Not the default:
-    /// it needs faces, and the default preset serves whole pictures too. Scored over all four flips (<see cref="TestViews"/>,
-    /// which its windows were trained with) by default: 0.860 and 0.820 on Zen 5's face swaps (seeds 0 and 1).
+    /// (the whole face at scoring, over all four flips, <see cref="TestViews"/>), through the three fixed SRM
+    /// high-pass filters, for 8 epochs. On the development corpus's hardest fold, LFW face swaps left out (trained on
+    /// the two StyleGANs), the default preset scores 0.50-0.56; this one 0.860, 0.820 and 0.716 on Zen 5 (seeds 0-2)
+    /// with best.ckpt picked by validation AUC, and 0.801, 0.820 and 0.821 picked by validation log-loss
+    /// (<see cref="SelectBy.LogLoss"/>): in seed 2's fold AUC picked the first, undertrained epoch. Not the default: it
+    /// needs faces, and the default preset serves whole pictures too.
     /// </summary>
     public static TrainConfig GeneralisePreset { get; } = DefaultPreset with
     {
         Preset = "generalise", Faces = new Faces.FaceSettings(), ImageSize = 192, Crop = 128, Input = ModelInput.Srm, Epochs = 8,
-        TestViews = 4,
+        TestViews = 4, SelectBy = SelectBy.LogLoss,
     };
 
     public static IReadOnlyList<TrainConfig> Presets { get; } = [SeedPreset, DefaultPreset, GeneralisePreset, DemoPreset];
