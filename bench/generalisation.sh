@@ -85,6 +85,7 @@ levers=(
   "whole-generalise|all|192|--preset generalise --epochs 8 --epoch-size 3000 $by_auc"
   "whole-generalise-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1 $by_auc"
   "whole-generalise-seed-2|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 2 $by_auc"
+  "whole-generalise-seed-3|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 3 --folds lfw-faceswap $by_auc"
   "whole-generalise-logloss|all|192|--preset generalise --epochs 8 --epoch-size 3000 --select-by logloss"
   "whole-generalise-logloss-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1 --select-by logloss"
   "whole-generalise-logloss-seed-2|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 2 --select-by logloss"

@@ -146,8 +146,9 @@ public sealed record TrainConfig
     /// high-pass filters, for 8 epochs. On the development corpus's hardest fold, LFW face swaps left out (trained on
     /// the two StyleGANs), the default preset scores 0.50-0.56; this one 0.860, 0.820 and 0.716 on Zen 5 (seeds 0-2)
     /// with best.ckpt picked by validation AUC, and 0.801, 0.820 and 0.821 picked by validation log-loss
-    /// (<see cref="SelectBy.LogLoss"/>): in seed 2's fold AUC picked the first, undertrained epoch. Not the default: it
-    /// needs faces, and the default preset serves whole pictures too.
+    /// (<see cref="SelectBy.LogLoss"/>; in seed 2's fold AUC picked the first, undertrained epoch), but 0.739 on seed 3,
+    /// run after that choice: about 0.80, not reliably above it. Not the default: it needs faces, and the default
+    /// preset serves whole pictures too.
     /// </summary>
     public static TrainConfig GeneralisePreset { get; } = DefaultPreset with
     {

@@ -10,8 +10,9 @@ public enum OptimizerKind { Adam, AdamW, Sgd }
 public enum Schedule { Step, Cosine }
 
 /// <summary>
-/// Which validation figure picks the best checkpoint. LogLoss (lowest mean cross-entropy) weighs every image's score,
-/// where AUC only ranks them: with a few hundred validation fakes AUC moves by whole ranks between epochs.
+/// Which validation figure picks the best checkpoint. LogLoss (the lowest mean cross-entropy) weighs every image's
+/// score, where AUC only ranks them, so among a few hundred validation fakes the hardest few decide it: in one
+/// whole-corpus fold AUC kept an undertrained first epoch that log-loss ranked 7th of 8 (README "Generalisation").
 /// </summary>
 [JsonConverter(typeof(LowerCaseEnumConverter<SelectBy>))]
 public enum SelectBy { Auc, Accuracy, LogLoss }
