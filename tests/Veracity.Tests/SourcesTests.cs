@@ -2,7 +2,10 @@ using System.Text.Json;
 using Veracity.Checkpoints;
 using Veracity.Data;
 using Veracity.Evaluation;
+using Veracity.Inference;
+using Veracity.Metrics;
 using Veracity.Synth;
+using Veracity.Training;
 
 namespace Veracity.Tests;
 
@@ -184,5 +187,25 @@ public class SourcesCommandTests : IDisposable
         var rescored = CrossValidation.Run(recipe, _ => throw new InvalidOperationException("a finished fold trained again"));
         Assert.Equal(3, Assert.Single(rescored.Folds).Tta);
         Assert.Equal(trainedFor, rescored.Folds[0].Minutes);
+
+        // A second member trains on the same split with the next seed; the first is not trained again, and the fold
+        // is scored by the mean of both models' scores.
+        var ensemble = Cli.Run([.. args.Select(a => a == "splice,colour" ? "splice" : a), "--members", "2"]);
+        Assert.True(ensemble.ExitCode == 0, ensemble.All);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(log));
+        string foldDir = Path.Combine(outDir, "splice");
+        var members = Enumerable.Range(0, 2).Select(m => Path.Combine(CrossValidation.MemberDir(foldDir, m), Trainer.BestFile)).ToList();
+        Assert.Equal([0, 1], members.Select(m => Checkpoint.ReadInfo(m).Config.Seed));
+        var test = LabelFile.ReadLabels(Path.Combine(foldDir, "test_label.txt"));
+        var mean = Prediction.Mean(members.Select(m =>
+        {
+            using var detector = Detector.Load(m);
+            return Prediction.Run(detector, _images, test.Select(r => r.Name).ToList(), new ScoringOptions(), OnError.Fail);
+        }).ToList());
+        using var two = JsonDocument.Parse(File.ReadAllText(splice));
+        Assert.Equal(2, two.RootElement.GetProperty("members").GetInt32());
+        Assert.True(Minutes(two) > trainedFor);
+        double expected = BinaryMetrics.Compute(mean.Images.Select(i => i.Score!.Value).ToList(), test.Select(r => r.Target).ToList()).Auc!.Value;
+        Assert.Equal(expected, two.RootElement.GetProperty("unseen").GetProperty("auc").GetDouble(), 12);
     }
 }

@@ -26,6 +26,9 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
             "flips; default: the recipe's own, 4 for the generalise preset, else 1). Finished folds are scored again, not " +
             "retrained, when it changes.")]
         public int? Tta { get; init; }
+        [CommandOption("--members <N>"), Description("Models trained per fold on the same split (the Nth with --seed + N - 1); the fold is " +
+            "scored by the mean of their scores. Raising it on finished folds trains only the new members.")]
+        public int Members { get; init; } = 1;
         [CommandOption("--out <DIR>"), Description("Folder of the folds, crossval.json and crossval.png (default runs/crossval-<time>).")]
         public string? Out { get; init; }
 
@@ -34,11 +37,12 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
             : By != "source" ? ValidationResult.Error("--by must be source")
             : HoldOut is <= 0 or >= 1 ? ValidationResult.Error("--hold-out must be between 0 and 1")
             : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
+            : Members < 1 ? ValidationResult.Error("--members must be at least 1")
             : ValidationResult.Success();
 
         public CrossValOptions Options(TrainConfig config) => new(Labels, Images,
             Out ?? Path.Combine("runs", "crossval-" + DateTime.Now.ToString("yyyyMMdd-HHmmss")), config, SourcesFile,
-            Folds == "all" ? null : Names(Folds), HoldOut, new Inference.ScoringOptions(Tta));
+            Folds == "all" ? null : Names(Folds), HoldOut, new Inference.ScoringOptions(Tta), Members);
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
@@ -63,11 +67,13 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         }
         var folds = CrossValidation.Plan(options);
         int largest = folds.Max(f => f.Train.Count);
-        string estimate = Estimate(config, folds.Sum(f => config.EpochSize ?? f.Train.Count), folds.Sum(f => (long)f.Val.Count));
+        string estimate = Estimate(config, options.Members * folds.Sum(f => config.EpochSize ?? f.Train.Count),
+            options.Members * folds.Sum(f => (long)f.Val.Count));
         string epochs = config.EpochSize is { } size ? $"{config.Epochs} epochs of {size:N0} images" : $"{config.Epochs} epochs";
         string recipe = $"{config.Model} at {config.ImageSize}px, {epochs}, up to {largest:N0} training images each";
         string timing = $"about {estimate} on this machine (a guess; after the first fold the time left is measured).";
-        AnsiConsole.MarkupLineInterpolated($"Cross-validation by source: [bold]{folds.Count} trainings[/] of {recipe}; {timing}");
+        string trainings = options.Members == 1 ? $"{folds.Count} trainings" : $"{folds.Count} folds × {options.Members} members";
+        AnsiConsole.MarkupLineInterpolated($"Cross-validation by source: [bold]{trainings}[/] of {recipe}; {timing}");
         AnsiConsole.MarkupLineInterpolated($"Folds go to [bold]{Path.GetFullPath(options.OutDir)}[/]; run the same command again to resume.");
 
         using var stop = new StopSignals(cancellation);

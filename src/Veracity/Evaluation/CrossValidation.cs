@@ -8,9 +8,13 @@ using Veracity.Training;
 
 namespace Veracity.Evaluation;
 
-/// <summary>What a cross-validation runs: the labelled data, the recipe, which fake sources to leave out, and where.</summary>
+/// <summary>
+/// What a cross-validation runs: the labelled data, the recipe, which fake sources to leave out, and where. With
+/// <see cref="Members"/> above 1 each fold trains that many models on the same split (member k with the recipe's seed
+/// + k: another start, order and augmentation) and is scored by the mean of their scores.
+/// </summary>
 public sealed record CrossValOptions(string Labels, string Images, string OutDir, TrainConfig Config, string? SourcesFile = null,
-    IReadOnlyList<string>? Folds = null, double HoldOut = 0.2, ScoringOptions? Scoring = null)
+    IReadOnlyList<string>? Folds = null, double HoldOut = 0.2, ScoringOptions? Scoring = null, int Members = 1)
 {
     /// <summary>How each fold's model is scored (over the recipe's own test-time views unless given).</summary>
     public ScoringOptions Scoring { get; init; } = Scoring ?? new ScoringOptions();
@@ -20,10 +24,11 @@ public sealed record CrossValOptions(string Labels, string Images, string OutDir
 /// One fold: trained without <see cref="Source"/>, then tested on all of its fakes against the held-out reals
 /// (<see cref="Unseen"/>), and on the other sources' held-out part (<see cref="InDomain"/>). <see cref="BySource"/>
 /// gives every fake source's figures on that test set (the left-out one is unseen, the others in-domain), scored
-/// over <see cref="Tta"/> test-time views (the recipe's <see cref="TrainConfig.TestViews"/> unless crossval was given them).
+/// over <see cref="Tta"/> test-time views (the recipe's <see cref="TrainConfig.TestViews"/> unless crossval was given them)
+/// and averaged over <see cref="Members"/> models.
 /// </summary>
 public sealed record FoldResult(string Source, int TrainImages, BinaryMetrics Unseen, BinaryMetrics InDomain,
-    IReadOnlyList<SourceReport> BySource, double Minutes, int Tta = 1);
+    IReadOnlyList<SourceReport> BySource, double Minutes, int Tta = 1, int Members = 1);
 
 public sealed record CrossValReport(IReadOnlyList<FoldResult> Folds)
 {
@@ -94,16 +99,19 @@ public static class CrossValidation
     public static CrossValReport Run(CrossValOptions options, Func<Fold, ITrainingObserver> observerFor, Action<FoldResult>? foldDone = null,
         CancellationToken stop = default)
     {
+        if (options.Members < 1) throw new VeracityException("a fold needs at least one model (members)");
         var results = new List<FoldResult>();
         int tta = Views(options);
         foreach (var fold in Plan(options))
         {
             string resultPath = Path.Combine(fold.Dir, ResultFile);
             var stored = File.Exists(resultPath) ? JsonSerializer.Deserialize<FoldResult>(File.ReadAllBytes(resultPath), Json)! : null;
-            // A finished fold scored with other test-time views is only scored again, and keeps the minutes it took.
-            var result = stored is null ? RunFold(fold, options, observerFor(fold), stop)
-                : stored.Tta == tta ? stored
-                : Score(fold, options, Path.Combine(fold.Dir, "run", Trainer.BestFile), Stopwatch.StartNew()) with { Minutes = stored.Minutes };
+            // A finished fold asked for other test-time views is only scored again, and keeps the minutes it took;
+            // asked for more members, it trains the ones it lacks and adds their minutes.
+            var result = stored is not null && stored.Tta == tta && stored.Members == options.Members ? stored
+                : RunFold(fold, options, () => observerFor(fold), stop) is not { } run ? null
+                : stored is null ? run
+                : run with { Minutes = stored.Minutes + (stored.Members == options.Members ? 0 : run.Minutes) };
             if (result is null) return new CrossValReport(results); // stopped: the fold resumes next time
             AtomicFile.WriteAllBytes(resultPath, JsonSerializer.SerializeToUtf8Bytes(result, Json));
             results.Add(result);
@@ -120,36 +128,64 @@ public static class CrossValidation
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    static FoldResult? RunFold(Fold fold, CrossValOptions options, ITrainingObserver observer, CancellationToken stop)
+    /// <summary>Member <paramref name="member"/>'s run folder in a fold: <c>run</c> for the first, then <c>run-2</c>, <c>run-3</c>...</summary>
+    public static string MemberDir(string foldDir, int member) => Path.Combine(foldDir, member == 0 ? "run" : $"run-{member + 1}");
+
+    /// <summary>
+    /// Trains (or resumes) each of the fold's members that has not finished, then scores the fold. The observer is
+    /// asked for only when a member trains. Null when stopped.
+    /// </summary>
+    static FoldResult? RunFold(Fold fold, CrossValOptions options, Func<ITrainingObserver> observerFor, CancellationToken stop)
     {
         var clock = Stopwatch.StartNew();
-        string runDir = Path.Combine(fold.Dir, "run");
         string trainLabels = Path.Combine(fold.Dir, "train_label.txt"), valLabels = Path.Combine(fold.Dir, "val_label.txt");
-        TrainResult trained;
-        if (File.Exists(Path.Combine(runDir, Trainer.LastFile)))
-            trained = Trainer.Resume(runDir, observer, stop);
-        else
+        ITrainingObserver? observer = null;
+        var best = new List<string>();
+        for (int member = 0; member < options.Members; member++)
         {
-            Directory.CreateDirectory(fold.Dir);
-            CsvFiles.WriteLabels(trainLabels, fold.Train);
-            CsvFiles.WriteLabels(valLabels, fold.Val);
-            CsvFiles.WriteLabels(Path.Combine(fold.Dir, "test_label.txt"), fold.Test);
-            trained = Trainer.Train(options.Config, new TrainData(trainLabels, options.Images, valLabels, options.Images, 0.1),
-                runDir, observer, stop);
+            string runDir = MemberDir(fold.Dir, member), last = Path.Combine(runDir, Trainer.LastFile);
+            if (File.Exists(last) && Checkpoint.ReadInfo(last) is var info && info.Epoch >= info.Config.Epochs && info.NextBatch == 0)
+            {
+                best.Add(Path.Combine(runDir, Trainer.BestFile));
+                continue;
+            }
+            observer ??= observerFor();
+            TrainResult trained;
+            if (File.Exists(last))
+                trained = Trainer.Resume(runDir, observer, stop);
+            else
+            {
+                if (member == 0)
+                {
+                    Directory.CreateDirectory(fold.Dir);
+                    CsvFiles.WriteLabels(trainLabels, fold.Train);
+                    CsvFiles.WriteLabels(valLabels, fold.Val);
+                    CsvFiles.WriteLabels(Path.Combine(fold.Dir, "test_label.txt"), fold.Test);
+                }
+                if (options.Members > 1) observer.Line($"Member {member + 1} of {options.Members} (seed {options.Config.Seed + member})");
+                trained = Trainer.Train(options.Config with { Seed = options.Config.Seed + member },
+                    new TrainData(trainLabels, options.Images, valLabels, options.Images, 0.1), runDir, observer, stop);
+            }
+            if (trained.Outcome != TrainOutcome.Finished) return null;
+            best.Add(trained.BestCheckpoint);
         }
-        return trained.Outcome == TrainOutcome.Finished ? Score(fold, options, trained.BestCheckpoint, clock) : null;
+        return Score(fold, options, best, clock);
     }
 
-    /// <summary>Scores a fold's trained model; its minutes are <paramref name="clock"/>'s when scoring ends.</summary>
-    static FoldResult Score(Fold fold, CrossValOptions options, string bestCheckpoint, Stopwatch clock)
+    /// <summary>Scores a fold by the mean of its members' scores; its minutes are <paramref name="clock"/>'s when scoring ends.</summary>
+    static FoldResult Score(Fold fold, CrossValOptions options, IReadOnlyList<string> bestCheckpoints, Stopwatch clock)
     {
         // The fold's test set and its in-domain held-out part, scored in one pass: the held-out reals are in both.
         var evaluated = fold.Val.Concat(fold.Test.Where(r => r.Target == 1)).ToList();
         // The recipe's views, not the checkpoint's: a fold trained before the recipe had them would record another number.
         int views = Views(options);
         var scoring = options.Scoring with { Tta = views };
-        using var detector = Detector.Load(bestCheckpoint, windows: scoring.Window > 0);
-        var scored = Prediction.Run(detector, options.Images, evaluated.Select(r => r.Name).ToList(), scoring, OnError.Fail);
+        var names = evaluated.Select(r => r.Name).ToList();
+        var scored = Prediction.Mean(bestCheckpoints.Select(checkpoint =>
+        {
+            using var detector = Detector.Load(checkpoint, windows: scoring.Window > 0);
+            return Prediction.Run(detector, options.Images, names, scoring, OnError.Fail);
+        }).ToList());
         var scores = scored.Images.Select(i => i.Score!.Value).ToList();
         BinaryMetrics On(Func<LabelRow, bool> include)
         {
@@ -159,7 +195,7 @@ public static class CrossValidation
         return new FoldResult(fold.Source, fold.Train.Count,
             On(r => r.Target == 0 || r.Source == fold.Source),
             On(r => r.Target == 0 || r.Source != fold.Source),
-            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes, views);
+            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes, views, bestCheckpoints.Count);
     }
 
     /// <summary>The test-time views each fold is scored over: those asked for, else the recipe's own.</summary>
