@@ -46,6 +46,8 @@ fi
 # name | label set (screen; all: the whole corpus; own or self-blend) | face crop size | options beyond the default preset
 # The preset's levers measured before it kept best.ckpt by validation log-loss pick it by AUC, as they did.
 by_auc="--select-by auc"
+# The preset on the whole corpus (the loop below passes --epochs 2, so the preset's 8 are said again).
+whole="--preset generalise --epochs 8 --epoch-size 3000"
 levers=(
   "default|screen|128|"
   "seed|screen|128|--preset seed"
@@ -78,28 +80,32 @@ levers=(
   "whole-default-seed-1|all|128|--seed 1"
   "whole-default-seed-2|all|128|--seed 2"
   "whole-seed|all|128|--preset seed"
-  "whole-generalise-no-blur-jpeg|all|192|--preset generalise --epochs 8 --epoch-size 3000 --blur 0 --jpeg 0 --folds lfw-faceswap $by_auc"
-  "whole-generalise-more-blur-jpeg|all|192|--preset generalise --epochs 8 --epoch-size 3000 --blur 0.3 --jpeg 0.6 --folds lfw-faceswap $by_auc"
-  "whole-face-resolution-128|all|192|--preset generalise --epochs 8 --epoch-size 3000 --face-resolution 128 --folds lfw-faceswap $by_auc"
-  "whole-margin-1.8|all|192|--preset generalise --epochs 8 --epoch-size 3000 --margin 1.8 --folds lfw-faceswap $by_auc"
-  "whole-generalise|all|192|--preset generalise --epochs 8 --epoch-size 3000 $by_auc"
-  "whole-generalise-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1 $by_auc"
-  "whole-generalise-seed-2|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 2 $by_auc"
-  "whole-generalise-seed-3|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 3 --folds lfw-faceswap $by_auc"
-  "whole-generalise-logloss|all|192|--preset generalise --epochs 8 --epoch-size 3000 --select-by logloss"
-  "whole-generalise-logloss-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 1 --select-by logloss"
-  "whole-generalise-logloss-seed-2|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 2 --select-by logloss"
-  "whole-generalise-logloss-seed-3|all|192|--preset generalise --epochs 8 --epoch-size 3000 --seed 3 --select-by logloss --folds lfw-faceswap"
+  "whole-generalise-no-blur-jpeg|all|192|$whole --blur 0 --jpeg 0 --folds lfw-faceswap $by_auc"
+  "whole-generalise-more-blur-jpeg|all|192|$whole --blur 0.3 --jpeg 0.6 --folds lfw-faceswap $by_auc"
+  "whole-face-resolution-128|all|192|$whole --face-resolution 128 --folds lfw-faceswap $by_auc"
+  "whole-margin-1.8|all|192|$whole --margin 1.8 --folds lfw-faceswap $by_auc"
+  "whole-generalise|all|192|$whole $by_auc"
+  "whole-generalise-seed-1|all|192|$whole --seed 1 $by_auc"
+  "whole-generalise-seed-2|all|192|$whole --seed 2 $by_auc"
+  "whole-generalise-seed-3|all|192|$whole --seed 3 --folds lfw-faceswap $by_auc"
+  "whole-generalise-logloss|all|192|$whole --select-by logloss"
+  "whole-generalise-logloss-seed-1|all|192|$whole --seed 1 --select-by logloss"
+  "whole-generalise-logloss-seed-2|all|192|$whole --seed 2 --select-by logloss"
+  "whole-generalise-logloss-seed-3|all|192|$whole --seed 3 --select-by logloss --folds lfw-faceswap"
+  "whole-generalise-members-2|all|192|$whole --members 2 --folds lfw-faceswap,stylegan3"
+  "whole-generalise-members-2-seed-1|all|192|$whole --seed 1 --members 2 --folds lfw-faceswap"
+  "whole-generalise-members-2-seed-2|all|192|$whole --seed 2 --members 2 --folds lfw-faceswap"
+  "whole-generalise-members-2-seed-3|all|192|$whole --seed 3 --members 2 --folds lfw-faceswap"
   "whole-generalise-12-epochs|all|192|--preset generalise --epochs 12 --epoch-size 3000 $by_auc"
   "whole-generalise-12-epochs-seed-1|all|192|--preset generalise --epochs 12 --epoch-size 3000 --seed 1 $by_auc"
-  "whole-generalise-rgbsrm-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --input rgbsrm --seed 1 --folds lfw-faceswap $by_auc"
-  "whole-generalise-crop-160-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --crop 160 --seed 1 --folds lfw-faceswap $by_auc"
-  "whole-generalise-balance-sources|all|192|--preset generalise --epochs 8 --epoch-size 3000 --balance-sources --folds lfw-faceswap $by_auc"
+  "whole-generalise-rgbsrm-seed-1|all|192|$whole --input rgbsrm --seed 1 --folds lfw-faceswap $by_auc"
+  "whole-generalise-crop-160-seed-1|all|192|$whole --crop 160 --seed 1 --folds lfw-faceswap $by_auc"
+  "whole-generalise-balance-sources|all|192|$whole --balance-sources --folds lfw-faceswap $by_auc"
   "whole-generalise-4-epochs|all|192|--preset generalise --epochs 4 --epoch-size 3000 --folds lfw-faceswap $by_auc"
-  "whole-generalise-ema|all|192|--preset generalise --epochs 8 --epoch-size 3000 --ema 0.999 --folds lfw-faceswap $by_auc"
-  "whole-generalise-ema-seed-1|all|192|--preset generalise --epochs 8 --epoch-size 3000 --ema 0.999 --seed 1 --folds lfw-faceswap $by_auc"
+  "whole-generalise-ema|all|192|$whole --ema 0.999 --folds lfw-faceswap $by_auc"
+  "whole-generalise-ema-seed-1|all|192|$whole --ema 0.999 --seed 1 --folds lfw-faceswap $by_auc"
   "whole-dct|all|192|--crop 128 --input dct --epoch-size 3000"
-  "whole-generalise-dct|all|192|--preset generalise --epochs 8 --epoch-size 3000 --input dct --folds lfw-faceswap $by_auc"
+  "whole-generalise-dct|all|192|$whole --input dct --folds lfw-faceswap $by_auc"
   "whole-generalise-4500|all|192|--preset generalise --epochs 8 --epoch-size 4500 --folds lfw-faceswap $by_auc"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
@@ -209,6 +215,18 @@ for name in whole-generalise whole-generalise-seed-1 whole-generalise-seed-2; do
   done
 done
 
+# Each fold's second member alone (--members 2: the first is the lever without it, the same split and seed), on
+# the fold's test set (unseen) and validation set (in-domain), over its checkpoint's views.
+for name in whole-generalise-members-2 whole-generalise-members-2-seed-{1,2,3}; do
+  for run in "$work/runs/$name"/*/; do
+    [ -s "$run/run-2/best.ckpt" ] || continue
+    for part in test val; do
+      evaluate_once "$work/members-alone/$name-$(basename "$run")-$part" --model "$run/run-2/best.ckpt" \
+        --labels "$run/${part}_label.txt" --images "$work/runs/$name/faces/images" --no-faces --by-source
+    done
+  done
+done
+
 # Test-time flips: the whole-corpus preset folds' best-validated weights scored over 1 and 2 views (the plain face,
 # then its mirror image; crossval scores the preset's folds over its own 4: both flips too) on each fold's test set
 # (unseen) and validation set (in-domain).
@@ -240,7 +258,8 @@ for runs, name in [(d, n) for d in sys.argv[1:] for n in names(d)]:
     mean = sum(f["unseen"]["auc"] for f in folds) / len(folds)
     in_domain = sum(f["inDomain"]["auc"] for f in folds) / len(folds)
     minutes = sum(f["minutes"] for f in folds) / len(folds)
-    by_fold = ", ".join(f"{f['source']} {f['unseen']['auc']:.3f}" for f in folds)
+    by_fold = ", ".join(f"{f['source']} {f['unseen']['auc']:.3f}" + (f" ({f['members']} models)" if f.get("members", 1) > 1 else "")
+                        for f in folds)
     print(f"{name:36s} {len(folds):5d} {mean:11.4f} {worst['source'] + ' ' + format(worst['unseen']['auc'], '.4f'):>24s} "
           f"{in_domain:9.4f} {minutes:8.1f}  {by_fold}")
     # In-domain per source: its held-out fakes against the held-out reals, averaged over the folds that train on it.
@@ -258,10 +277,11 @@ for members in sorted(os.listdir(ensembles)) if os.path.isdir(ensembles) else []
         in_domain = ", ".join(f"{s['source']} {s['vsAllReals']['auc']:.4f}" for s in report["bySource"] if s["source"] != fold)
         print(f"mean of {members.replace('+', ' + ')}, fold {fold}: unseen AUC {unseen['vsAllReals']['auc']:.4f}"
               + (f"; in-domain by source: {in_domain}" if in_domain else ""))
-for kind in ("windows", "last-epoch", "tta"):
+for kind in ("windows", "last-epoch", "tta", "members-alone"):
     scored_dir = os.path.join(os.path.dirname(sys.argv[1]), kind)
     for scored in sorted(os.listdir(scored_dir)) if os.path.isdir(scored_dir) else []:
         report = json.load(open(os.path.join(scored_dir, scored, "metrics.json")))
-        fold = "" if kind == "tta" else ", fold lfw-faceswap"  # the tta names carry their fold
-        print(f"{scored}{fold}: AUC {report['metrics']['auc']:.4f}")
+        fold = "" if kind in ("tta", "members-alone") else ", fold lfw-faceswap"  # those names carry their fold
+        by_source = ", ".join(f"{s['source']} {s['vsAllReals']['auc']:.4f}" for s in report.get("bySource") or [])
+        print(f"{scored}{fold}: AUC {report['metrics']['auc']:.4f}" + (f"; by source: {by_source}" if kind == "members-alone" else ""))
 PY
