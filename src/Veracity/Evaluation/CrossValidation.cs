@@ -120,7 +120,8 @@ public static class CrossValidation
         var report = new CrossValReport(results);
         AtomicFile.WriteAllBytes(Path.Combine(options.OutDir, ReportFile), JsonSerializer.SerializeToUtf8Bytes(new
         {
-            options.Labels, options.Config, options.Members, options.HoldOut, meanUnseenAuc = report.MeanUnseenAuc, worst = report.Worst?.Source, folds = results,
+            options.Labels, options.Config, options.Members, options.HoldOut, meanUnseenAuc = report.MeanUnseenAuc,
+            worst = report.Worst?.Source, folds = results,
         }, Json));
         Plots.CrossValHeatmap(report, Path.Combine(options.OutDir, HeatmapFile));
         return report;
