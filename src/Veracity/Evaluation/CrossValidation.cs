@@ -54,6 +54,7 @@ public static class CrossValidation
     public static IReadOnlyList<Fold> Plan(CrossValOptions options)
     {
         if (options.HoldOut is <= 0 or >= 1) throw new VeracityException("the held-out fraction must be between 0 and 1");
+        if (options.Members < 1) throw new VeracityException("a fold needs at least one model (members)");
         var rows = LabelFile.ReadLabels(options.Labels);
         if (options.SourcesFile is not null) rows = Sources.Apply(rows, options.SourcesFile);
         var fakeSources = rows.Where(r => r.Target == 1).Select(r => r.Source).Distinct().Order(StringComparer.Ordinal).ToList();
@@ -99,7 +100,6 @@ public static class CrossValidation
     public static CrossValReport Run(CrossValOptions options, Func<Fold, ITrainingObserver> observerFor, Action<FoldResult>? foldDone = null,
         CancellationToken stop = default)
     {
-        if (options.Members < 1) throw new VeracityException("a fold needs at least one model (members)");
         var results = new List<FoldResult>();
         int tta = Views(options);
         foreach (var fold in Plan(options))
