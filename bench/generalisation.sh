@@ -46,8 +46,10 @@ fi
 # name | label set (screen; all: the whole corpus; own or self-blend) | face crop size | options beyond the default preset
 # The preset's levers measured before it kept best.ckpt by validation log-loss pick it by AUC, as they did.
 by_auc="--select-by auc"
-# The preset on the whole corpus (the loop below passes --epochs 2, so the preset's 8 are said again).
-whole="--preset generalise --epochs 8 --epoch-size 3000"
+# The preset on the whole corpus (the loop below passes --epochs 2, so the preset's 8 are said again), and the
+# preset as it was before CutMix joined it (2026-12-02), which every lever measured until then ran on.
+preset="--preset generalise --epochs 8 --epoch-size 3000"
+whole="$preset --cutmix 0"
 levers=(
   "default|screen|128|"
   "seed|screen|128|--preset seed"
@@ -96,17 +98,23 @@ levers=(
   "whole-generalise-members-2-seed-1|all|192|$whole --seed 1 --members 2 --folds lfw-faceswap"
   "whole-generalise-members-2-seed-2|all|192|$whole --seed 2 --members 2 --folds lfw-faceswap"
   "whole-generalise-members-2-seed-3|all|192|$whole --seed 3 --members 2 --folds lfw-faceswap"
-  "whole-generalise-12-epochs|all|192|--preset generalise --epochs 12 --epoch-size 3000 $by_auc"
-  "whole-generalise-12-epochs-seed-1|all|192|--preset generalise --epochs 12 --epoch-size 3000 --seed 1 $by_auc"
+  "whole-generalise-down-up-seed-2|all|192|$whole --down-up 0.3 --seed 2 --folds lfw-faceswap"
+  "whole-generalise-down-up-seed-3|all|192|$whole --down-up 0.3 --seed 3 --folds lfw-faceswap"
+  "whole-generalise-cutmix|all|192|$preset"
+  "whole-generalise-cutmix-seed-1|all|192|$preset --seed 1 --folds lfw-faceswap"
+  "whole-generalise-cutmix-seed-2|all|192|$preset --seed 2 --folds lfw-faceswap"
+  "whole-generalise-cutmix-seed-3|all|192|$preset --seed 3 --folds lfw-faceswap"
+  "whole-generalise-12-epochs|all|192|--preset generalise --cutmix 0 --epochs 12 --epoch-size 3000 $by_auc"
+  "whole-generalise-12-epochs-seed-1|all|192|--preset generalise --cutmix 0 --epochs 12 --epoch-size 3000 --seed 1 $by_auc"
   "whole-generalise-rgbsrm-seed-1|all|192|$whole --input rgbsrm --seed 1 --folds lfw-faceswap $by_auc"
   "whole-generalise-crop-160-seed-1|all|192|$whole --crop 160 --seed 1 --folds lfw-faceswap $by_auc"
   "whole-generalise-balance-sources|all|192|$whole --balance-sources --folds lfw-faceswap $by_auc"
-  "whole-generalise-4-epochs|all|192|--preset generalise --epochs 4 --epoch-size 3000 --folds lfw-faceswap $by_auc"
+  "whole-generalise-4-epochs|all|192|--preset generalise --cutmix 0 --epochs 4 --epoch-size 3000 --folds lfw-faceswap $by_auc"
   "whole-generalise-ema|all|192|$whole --ema 0.999 --folds lfw-faceswap $by_auc"
   "whole-generalise-ema-seed-1|all|192|$whole --ema 0.999 --seed 1 --folds lfw-faceswap $by_auc"
   "whole-dct|all|192|--crop 128 --input dct --epoch-size 3000"
   "whole-generalise-dct|all|192|$whole --input dct --folds lfw-faceswap $by_auc"
-  "whole-generalise-4500|all|192|--preset generalise --epochs 8 --epoch-size 4500 --folds lfw-faceswap $by_auc"
+  "whole-generalise-4500|all|192|--preset generalise --cutmix 0 --epochs 8 --epoch-size 4500 --folds lfw-faceswap $by_auc"
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
 )

@@ -72,8 +72,8 @@ public class CliTests
             "--batch-size", "8", "--layer-decay", "0.5", "--face-resolution", "48", "--out", generalise);
         Assert.True(preset.ExitCode == 0, preset.All);
         config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(generalise, "config.json"))).RootElement.GetProperty("config");
-        Assert.Equal(("generalise", 32, 0.5, "srm"), (config.GetProperty("Preset").GetString(), config.GetProperty("Crop").GetInt32(),
-            config.GetProperty("LayerDecay").GetDouble(), config.GetProperty("Input").GetString()));
+        Assert.Equal(("generalise", 32, 0.5, "srm", 1.0), (config.GetProperty("Preset").GetString(), config.GetProperty("Crop").GetInt32(),
+            config.GetProperty("LayerDecay").GetDouble(), config.GetProperty("Input").GetString(), config.GetProperty("CutmixAlpha").GetDouble()));
         Assert.Equal(48, config.GetProperty("Faces").GetProperty("Resolution").GetInt32());
         Assert.True(Directory.Exists(Path.Combine(generalise, "faces")), "the preset's faces were cut");
 
@@ -81,6 +81,10 @@ public class CliTests
             "--model", "resnet50", "--input", "npr", "--out", Path.Combine(dir.Path, "never"));
         Assert.Equal(2, wrong.ExitCode);
         Assert.Contains("--input", wrong.All);
+        var negative = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
+            "--cutmix", "-1", "--out", Path.Combine(dir.Path, "never"));
+        Assert.Equal(2, negative.ExitCode);
+        Assert.Contains("--cutmix is a Beta distribution's parameter", negative.All);
 
         // Face options on a preset that trains on whole pictures would be ignored: they are refused instead.
         var noFaces = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),

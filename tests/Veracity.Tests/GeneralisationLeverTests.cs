@@ -299,5 +299,7 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         Assert.Equal("LayerDecay", Refused(Tiny with { Model = "mobilenet_v3_small", LayerDecay = 0.5 }));
         Assert.Equal("Crop", Refused(Tiny with { ImageSize = 64, Crop = 16 }));
         Assert.Equal("EpochSize", Refused(Tiny with { EpochSize = Tiny.BatchSize - 1 }));
+        Assert.Equal("CutmixAlpha", Refused(Tiny with { CutmixAlpha = -1 }));
+        Assert.Equal("MixupAlpha", Refused(Tiny with { MixupAlpha = double.NaN }));
     }
 }

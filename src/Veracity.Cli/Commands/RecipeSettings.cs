@@ -13,7 +13,7 @@ public class RecipeSettings : FaceOptionSettings
     public bool Faces { get; init; }
 
     [CommandOption("--preset <NAME>"), Description("seed (the reference), default, generalise (faces at 192 px, SRM input, trained " +
-        "on random 128-px windows: the best on unseen forgery sources), or demo (what `veracity demo` trains).")]
+        "on random 128-px windows with CutMix: the best on unseen forgery sources), or demo (what `veracity demo` trains).")]
     public string Preset { get; init; } = "default";
     [CommandOption("--model <NAME>"), Description("See `veracity models`.")] public string? Model { get; init; }
     [CommandOption("--no-pretrained"), Description("Start from random weights.")] public bool NoPretrained { get; init; }
@@ -70,8 +70,12 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--average-epochs <K>"), Description("Validate, keep and score the mean of the weights at the end of each of the " +
         "last K epochs (checkpoint averaging).")]
     public int? AverageEpochs { get; init; }
-    [CommandOption("--mixup <ALPHA>")] public double? Mixup { get; init; }
-    [CommandOption("--cutmix <ALPHA>")] public double? Cutmix { get; init; }
+    [CommandOption("--mixup <ALPHA>"), Description("Blend each batch with a shuffled copy of itself, labels too, by a weight drawn " +
+        "from Beta(ALPHA, ALPHA) (0: off).")]
+    public double? Mixup { get; init; }
+    [CommandOption("--cutmix <ALPHA>"), Description("Paste a box from a shuffled copy of each batch into it, the labels weighted by " +
+        "area, the box's share drawn from Beta(ALPHA, ALPHA) (0: off; with --mixup, each batch does one of the two).")]
+    public double? Cutmix { get; init; }
     [CommandOption("--balance-sources"), Description("Each epoch draws every source of a class equally often.")]
     public bool BalanceSources { get; init; }
     [CommandOption("--sources <FILE>"), Description("img_name,source for label files without a source column.")]
@@ -116,6 +120,8 @@ public class RecipeSettings : FaceOptionSettings
         nameof(TrainConfig.ErasingProbability) => "--erasing",
         nameof(TrainConfig.BlurProbability) => "--blur",
         nameof(TrainConfig.JpegProbability) => "--jpeg",
+        nameof(TrainConfig.MixupAlpha) => "--mixup",
+        nameof(TrainConfig.CutmixAlpha) => "--cutmix",
         _ => "--" + string.Concat(setting.Select((c, i) =>
             char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())),
     };
