@@ -147,7 +147,7 @@ public sealed record TrainConfig
     /// labels weighted by area), best.ckpt by validation log-loss. On the development corpus's hardest fold, LFW face
     /// swaps left out (trained on the two StyleGANs), the default preset scores 0.50-0.56. Without CutMix this recipe
     /// scored 0.801, 0.820, 0.821 and 0.739 on Zen 5 (seeds 0-3): about 0.80, not reliably above it. With CutMix the
-    /// same fold scored 0.835, 0.896 and 0.893 (seeds 0, 2 and 3), in-domain 0.997-0.998. My reading, not measured:
+    /// same fold scored 0.835, 0.906, 0.896 and 0.893 (seeds 0-3), in-domain 0.994-0.998. My reading, not measured:
     /// pasting generated regions into real windows and real ones into fakes makes partial forgeries, as a swapped face
     /// in its real picture is. Not the default: it needs faces, and the default preset serves whole pictures too.
     /// </summary>
