@@ -69,6 +69,19 @@ public class SourcesTests
     }
 
     [Fact]
+    public void Balancing_only_the_fakes_evens_the_fake_sources_and_keeps_every_real_once()
+    {
+        // 90 fakes from one source and 10 from another; 40 reals from one source and 10 from another.
+        var rows = Enumerable.Range(0, 150).Select(i => new LabelRow($"{i}.jpg", i < 100 ? 1 : 0, i + 2,
+            i < 90 ? "big" : i < 100 ? "small" : i < 140 ? "lfw" : "portraits")).ToList();
+        var order = Sources.BalancedOrder(rows, seed: 3, epoch: 0, fakesOnly: true);
+        var drawn = order.GroupBy(i => rows[i].Source).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal((50, 50, 40, 10), (drawn["big"], drawn["small"], drawn["lfw"], drawn["portraits"]));
+        Assert.Equal(Enumerable.Range(100, 50), order.Where(i => rows[i].Target == 0).Order()); // each real once
+        Assert.NotEqual(Enumerable.Range(100, 50), order.Where(i => rows[i].Target == 0));     // in a shuffled order
+    }
+
+    [Fact]
     public void By_source_flags_an_inverted_source_and_compares_with_its_own_reals()
     {
         var rows = new List<LabelRow>();

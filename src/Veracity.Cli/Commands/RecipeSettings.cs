@@ -78,6 +78,8 @@ public class RecipeSettings : FaceOptionSettings
     public double? Cutmix { get; init; }
     [CommandOption("--balance-sources"), Description("Each epoch draws every source of a class equally often.")]
     public bool BalanceSources { get; init; }
+    [CommandOption("--balance-fake-sources"), Description("Each epoch draws every fake source equally often, the reals as they come.")]
+    public bool BalanceFakeSources { get; init; }
     [CommandOption("--sources <FILE>"), Description("img_name,source for label files without a source column.")]
     public string? SourcesFile { get; init; }
 
@@ -103,7 +105,7 @@ public class RecipeSettings : FaceOptionSettings
             AverageEpochs = AverageEpochs ?? c.AverageEpochs,
             LayerDecay = LayerDecay ?? c.LayerDecay,
             MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
-            BalanceSources = BalanceSources || c.BalanceSources,
+            BalanceSources = BalanceSources || c.BalanceSources, BalanceFakeSources = BalanceFakeSources || c.BalanceFakeSources,
             Faces = Faces || c.Faces is not null ? FaceSettings(c.Faces) : null,
         };
     }
@@ -135,5 +137,5 @@ public class RecipeSettings : FaceOptionSettings
         new object?[] { Model, Epochs, EpochSize, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
             Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing,
             Input, Freeze, Ema, AverageEpochs, Crop, LayerDecay }.Any(v => v is not null)
-        || NoPretrained || BalanceSources || Faces || SetsFaces || Preset != TrainConfig.DefaultPreset.Preset;
+        || NoPretrained || BalanceSources || BalanceFakeSources || Faces || SetsFaces || Preset != TrainConfig.DefaultPreset.Preset;
 }

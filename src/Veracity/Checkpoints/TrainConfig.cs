@@ -42,6 +42,11 @@ public sealed record TrainConfig
     public Faces.FaceSettings? Faces { get; init; }
     /// <summary>Each epoch draws every source of a class equally often (<see cref="Data.Sources.BalancedOrder"/>).</summary>
     public bool BalanceSources { get; init; }
+    /// <summary>
+    /// Each epoch draws every fake source equally often and the reals as they come: a small generator is not drowned
+    /// by a big one among the fakes, and the reals keep their mix (<see cref="BalanceSources"/> also evens the reals').
+    /// </summary>
+    public bool BalanceFakeSources { get; init; }
     /// <summary>What the network sees: the pixels, or residuals of them (<see cref="ModelInput"/>).</summary>
     public ModelInput Input { get; init; } = ModelInput.Rgb;
     /// <summary>The trunk is frozen up to and including this stage (weights and batch-norm statistics); the rest trains.</summary>

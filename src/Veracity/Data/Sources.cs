@@ -53,15 +53,21 @@ public static partial class Sources
             .Select(g => new SourceCount(g.Key, g.Count(r => r.Target == 0), g.Count(r => r.Target == 1))).ToList();
 
     /// <summary>
-    /// An epoch's row order in which, within each class, every source is drawn equally often: each class keeps its
-    /// count, shared equally among its sources; a small source's rows repeat (each pass in a new order) and a big
-    /// source's are subsampled. Depends only on (seed, epoch), so a resumed run draws the same rows.
+    /// An epoch's row order in which, within each class (only the fakes with <paramref name="fakesOnly"/>; the reals
+    /// then come once each, as in a plain pass), every source is drawn equally often: each class keeps its count,
+    /// shared equally among its sources; a small source's rows repeat (each pass in a new order) and a big source's
+    /// are subsampled. Depends only on (seed, epoch), so a resumed run draws the same rows.
     /// </summary>
-    public static int[] BalancedOrder(IReadOnlyList<LabelRow> rows, int seed, int epoch)
+    public static int[] BalancedOrder(IReadOnlyList<LabelRow> rows, int seed, int epoch, bool fakesOnly = false)
     {
         var order = new List<int>(rows.Count);
         foreach (var byClass in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].Target).OrderBy(g => g.Key))
         {
+            if (fakesOnly && byClass.Key == 0)
+            {
+                order.AddRange(byClass);
+                continue;
+            }
             var groups = byClass.GroupBy(i => rows[i].Source).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.ToArray()).ToList();
             int total = byClass.Count();
             for (int s = 0; s < groups.Count; s++)

@@ -56,7 +56,9 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
             new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers,
                 DropLast: (config.EpochSize ?? trainRows.Count) % config.BatchSize == 1)
             {
-                EpochOrder = config.BalanceSources ? pass => Veracity.Data.Sources.BalancedOrder(trainRows, config.Seed, pass) : null,
+                EpochOrder = config.BalanceSources || config.BalanceFakeSources
+                    ? pass => Veracity.Data.Sources.BalancedOrder(trainRows, config.Seed, pass, fakesOnly: !config.BalanceSources)
+                    : null,
                 EpochSize = config.EpochSize,
             });
         var val = new DataLoader(ImageDataset.Labelled(data.ValImages ?? data.TrainImages, valRows,
