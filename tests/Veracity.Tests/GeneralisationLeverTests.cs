@@ -301,5 +301,7 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         Assert.Equal("EpochSize", Refused(Tiny with { EpochSize = Tiny.BatchSize - 1 }));
         Assert.Equal("CutmixAlpha", Refused(Tiny with { CutmixAlpha = -1 }));
         Assert.Equal("MixupAlpha", Refused(Tiny with { MixupAlpha = double.NaN }));
+        Assert.Equal("SourcePower", Refused(Tiny with { SourcePower = 0.5 }));
+        Assert.Equal("SourcePower", Refused(Tiny with { BalanceFakeSources = true, SourcePower = -0.5 }));
     }
 }

@@ -82,6 +82,26 @@ public class SourcesTests
     }
 
     [Fact]
+    public void A_source_power_shares_the_draws_by_size_to_that_power()
+    {
+        // 90 and 10 fakes, 50 reals. Square root: the shares go as 3 : 1, so 75 and 25 of the 100 fake draws; the small
+        // source's rows repeat (every one drawn), the big one's are subsampled. Power 1 keeps the sizes, each row once.
+        var rows = Enumerable.Range(0, 150).Select(i => new LabelRow($"{i}.jpg", i < 100 ? 1 : 0, i + 2,
+            i < 90 ? "big" : i < 100 ? "small" : "real")).ToList();
+        int[] Drawn(double power, string source) =>
+            Sources.BalancedOrder(rows, seed: 3, epoch: 0, fakesOnly: true, power: power).Where(i => rows[i].Source == source).ToArray();
+        Assert.Equal((75, 25, 50), (Drawn(0.5, "big").Length, Drawn(0.5, "small").Length, Drawn(0.5, "real").Length));
+        Assert.Equal(10, Drawn(0.5, "small").Distinct().Count());
+        Assert.Equal(75, Drawn(0.5, "big").Distinct().Count());
+        Assert.Equal(Enumerable.Range(0, 90), Drawn(1, "big").Order());
+        Assert.Equal(Enumerable.Range(90, 10), Drawn(1, "small").Order());
+        // Power 0: equal shares, the draws left over to the first sources (100 among 3: 34, 33, 33).
+        var three = rows.Select(r => r with { Source = r.Source == "big" && r.Line % 3 == 0 ? "another" : r.Source }).ToList();
+        var equal = Sources.BalancedOrder(three, seed: 3, epoch: 0, fakesOnly: true);
+        Assert.Equal([34, 33, 33], new[] { "another", "big", "small" }.Select(s => equal.Count(i => three[i].Source == s)));
+    }
+
+    [Fact]
     public void By_source_flags_an_inverted_source_and_compares_with_its_own_reals()
     {
         var rows = new List<LabelRow>();

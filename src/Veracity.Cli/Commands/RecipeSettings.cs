@@ -80,6 +80,9 @@ public class RecipeSettings : FaceOptionSettings
     public bool BalanceSources { get; init; }
     [CommandOption("--balance-fake-sources"), Description("Each epoch draws every fake source equally often, the reals as they come.")]
     public bool BalanceFakeSources { get; init; }
+    [CommandOption("--source-power <P>"), Description("With a balancing option, each source's share of its class's draws goes as " +
+        "its size to this power (0, the default: equal shares; 0.5: the square root).")]
+    public double? SourcePower { get; init; }
     [CommandOption("--sources <FILE>"), Description("img_name,source for label files without a source column.")]
     public string? SourcesFile { get; init; }
 
@@ -106,6 +109,7 @@ public class RecipeSettings : FaceOptionSettings
             LayerDecay = LayerDecay ?? c.LayerDecay,
             MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
             BalanceSources = BalanceSources || c.BalanceSources, BalanceFakeSources = BalanceFakeSources || c.BalanceFakeSources,
+            SourcePower = SourcePower ?? c.SourcePower,
             Faces = Faces || c.Faces is not null ? FaceSettings(c.Faces) : null,
         };
     }
@@ -136,6 +140,6 @@ public class RecipeSettings : FaceOptionSettings
     protected bool SetsRecipe =>
         new object?[] { Model, Epochs, EpochSize, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
             Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing,
-            Input, Freeze, Ema, AverageEpochs, Crop, LayerDecay }.Any(v => v is not null)
+            Input, Freeze, Ema, AverageEpochs, Crop, LayerDecay, SourcePower }.Any(v => v is not null)
         || NoPretrained || BalanceSources || BalanceFakeSources || Faces || SetsFaces || Preset != TrainConfig.DefaultPreset.Preset;
 }

@@ -47,6 +47,11 @@ public sealed record TrainConfig
     /// by a big one among the fakes, and the reals keep their mix (<see cref="BalanceSources"/> also evens the reals').
     /// </summary>
     public bool BalanceFakeSources { get; init; }
+    /// <summary>
+    /// With either balancing, a source's share of its class's draws goes as its size to this power (0: equal shares;
+    /// 0.5: the square root, so a small source is neither drowned nor repeated as often as a big one is drawn).
+    /// </summary>
+    public double SourcePower { get; init; }
     /// <summary>What the network sees: the pixels, or residuals of them (<see cref="ModelInput"/>).</summary>
     public ModelInput Input { get; init; } = ModelInput.Rgb;
     /// <summary>The trunk is frozen up to and including this stage (weights and batch-norm statistics); the rest trains.</summary>
@@ -207,6 +212,8 @@ public sealed record TrainConfig
             Require(p is >= 0 and <= 1, name, "is a probability: between 0 and 1");
         foreach (var (name, alpha) in new[] { (nameof(MixupAlpha), MixupAlpha), (nameof(CutmixAlpha), CutmixAlpha) })
             Require(alpha >= 0 && double.IsFinite(alpha), name, "is a Beta distribution's parameter: 0 (off) or above");
+        Require(SourcePower is >= 0 and <= 1, nameof(SourcePower), "must be between 0 (equal shares) and 1 (shares as the sources come)");
+        Require(SourcePower == 0 || BalanceSources || BalanceFakeSources, nameof(SourcePower), "needs --balance-sources or --balance-fake-sources");
         Require(WarmupEpochs >= 0 && WarmupEpochs < Epochs, nameof(WarmupEpochs), "must be at least 0 and less than the epochs");
     }
 

@@ -56,9 +56,11 @@ public static partial class Sources
     /// An epoch's row order in which, within each class (only the fakes with <paramref name="fakesOnly"/>; the reals
     /// then come once each, as in a plain pass), every source is drawn equally often: each class keeps its count,
     /// shared equally among its sources; a small source's rows repeat (each pass in a new order) and a big source's
-    /// are subsampled. Depends only on (seed, epoch), so a resumed run draws the same rows.
+    /// are subsampled. With a <paramref name="power"/> above 0 a source's share goes as its size to that power
+    /// instead (0.5: as the square root; 1: as it comes). Depends only on (seed, epoch), so a resumed run draws the
+    /// same rows.
     /// </summary>
-    public static int[] BalancedOrder(IReadOnlyList<LabelRow> rows, int seed, int epoch, bool fakesOnly = false)
+    public static int[] BalancedOrder(IReadOnlyList<LabelRow> rows, int seed, int epoch, bool fakesOnly = false, double power = 0)
     {
         var order = new List<int>(rows.Count);
         foreach (var byClass in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].Target).OrderBy(g => g.Key))
@@ -69,10 +71,10 @@ public static partial class Sources
                 continue;
             }
             var groups = byClass.GroupBy(i => rows[i].Source).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.ToArray()).ToList();
-            int total = byClass.Count();
+            var quotas = Quotas(byClass.Count(), groups.Select(g => g.Length).ToList(), power);
             for (int s = 0; s < groups.Count; s++)
             {
-                int quota = total / groups.Count + (s < total % groups.Count ? 1 : 0);
+                int quota = quotas[s];
                 var members = groups[s];
                 for (int pass = 0; quota > 0; pass++)
                 {
@@ -87,5 +89,20 @@ public static partial class Sources
         var result = order.ToArray();
         new Random(Seeds.Mix(seed, epoch, Seeds.Salt.Shuffle)).Shuffle(result);
         return result;
+    }
+
+    /// <summary>
+    /// <paramref name="total"/> draws shared among sources of these sizes in proportion to size^<paramref name="power"/>:
+    /// each gets the whole part of its share, and the draws left over go one each to the largest fractional parts
+    /// (ties to the first sources, so equal shares give the first sources the remainder).
+    /// </summary>
+    static int[] Quotas(int total, IReadOnlyList<int> sizes, double power)
+    {
+        double sum = sizes.Sum(n => Math.Pow(n, power));
+        var shares = sizes.Select(n => total * Math.Pow(n, power) / sum).ToList();
+        var quotas = shares.Select(share => (int)Math.Floor(share)).ToArray();
+        foreach (int s in Enumerable.Range(0, sizes.Count).OrderByDescending(s => shares[s] - quotas[s]).Take(total - quotas.Sum()))
+            quotas[s]++;
+        return quotas;
     }
 }

@@ -57,7 +57,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 DropLast: (config.EpochSize ?? trainRows.Count) % config.BatchSize == 1)
             {
                 EpochOrder = config.BalanceSources || config.BalanceFakeSources
-                    ? pass => Veracity.Data.Sources.BalancedOrder(trainRows, config.Seed, pass, fakesOnly: !config.BalanceSources)
+                    ? pass => Veracity.Data.Sources.BalancedOrder(trainRows, config.Seed, pass, fakesOnly: !config.BalanceSources,
+                        power: config.SourcePower)
                     : null,
                 EpochSize = config.EpochSize,
             });
