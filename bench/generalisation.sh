@@ -7,7 +7,9 @@
 # resume: run the same command again after a stop. The whole-* levers run the whole corpus instead (8 epochs of
 # 3,000 images for the preset, --epoch-size, so a fold's training stays within 15 minutes). The synth-* levers
 # repeat some of them on synth's leave-one-manipulation-out. Without LEVER arguments every lever runs; the table is
-# printed from what has finished. Set VERACITY to a built binary to skip `dotnet run`.
+# printed from what has finished. Set VERACITY to a built binary to skip `dotnet run`. Since 2026-12-03 crossval
+# picks each fold's epoch on a share of its training part, not on the held-out part it tests: it refuses a WORK_DIR
+# whose folds an older version split, so give a new one.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 DEVDATA_DIR WORK_DIR [LEVER ...]" >&2
@@ -206,7 +208,7 @@ for ensemble in "${ensembles[@]}"; do
     # Written with the scores only: an ensemble scored before this file existed was scored on test_label.txt alone.
     if [ ! -s "$out/metrics.json" ]; then
       mkdir -p "$out"
-      { cat "$run/val_label.txt"; tail -n +2 "$run/test_label.txt" | awk -F, '$2 == 1'; } > "$out/scored_label.txt"
+      { cat "$run/in_domain_label.txt"; tail -n +2 "$run/test_label.txt" | awk -F, '$2 == 1'; } > "$out/scored_label.txt"
     fi
     # shellcheck disable=SC2086
     evaluate_once "$out" "${models[@]}" --labels "$out/scored_label.txt" --images "$work/runs/${names[0]}/faces/images" \
@@ -226,23 +228,23 @@ for name in crop-srm crop-srm-4-epochs crop-srm-8-epochs; do
 done
 
 # The final epoch's weights instead of the best-validated: the whole-corpus face-swap fold's last.ckpt on its test
-# set (unseen) and its validation set (in-domain), each over its checkpoint's views (seeds 0 and 1 predate
+# set (unseen) and its in-domain held-out part, each over its checkpoint's views (seeds 0 and 1 predate
 # TestViews: 1 view; seed 2: 4).
 for name in whole-generalise whole-generalise-seed-1 whole-generalise-seed-2; do
   run="$work/runs/$name/lfw-faceswap"
   [ -s "$run/run/last.ckpt" ] || continue
-  for part in test val; do
+  for part in test in_domain; do
     evaluate_once "$work/last-epoch/$name-$part" --model "$run/run/last.ckpt" --labels "$run/${part}_label.txt" \
       --images "$work/runs/$name/faces/images" --no-faces
   done
 done
 
 # Each fold's second member alone (--members 2: the first is the lever without it, the same split and seed), on
-# the fold's test set (unseen) and validation set (in-domain), over its checkpoint's views.
+# the fold's test set (unseen) and in-domain held-out part, over its checkpoint's views.
 for name in whole-generalise-members-2 whole-generalise-members-2-seed-{1,2,3}; do
   for run in "$work/runs/$name"/*/; do
     [ -s "$run/run-2/best.ckpt" ] || continue
-    for part in test val; do
+    for part in test in_domain; do
       evaluate_once "$work/members-alone/$name-$(basename "$run")-$part" --model "$run/run-2/best.ckpt" \
         --labels "$run/${part}_label.txt" --images "$work/runs/$name/faces/images" --no-faces --by-source
     done
@@ -251,13 +253,13 @@ done
 
 # Test-time flips: the whole-corpus preset folds' best-validated weights scored over 1 and 2 views (the plain face,
 # then its mirror image; crossval scores the preset's folds over its own 4: both flips too) on each fold's test set
-# (unseen) and validation set (in-domain).
+# (unseen) and in-domain held-out part.
 for name in whole-generalise whole-generalise-seed-1; do
   for fold in lfw-faceswap stylegan2 stylegan3; do
     run="$work/runs/$name/$fold"
     [ -s "$run/run/best.ckpt" ] || continue
     for tta in 1 2; do
-      for part in test val; do
+      for part in test in_domain; do
         evaluate_once "$work/tta/$name-$fold-tta-$tta-$part" --model "$run/run/best.ckpt" --tta "$tta" \
           --labels "$run/${part}_label.txt" --images "$work/runs/$name/faces/images" --no-faces
       done

@@ -187,8 +187,21 @@ public class SourcesCommandTests : IDisposable
                 var tested = LabelFile.ReadLabels(Path.Combine(outDir, source, "test_label.txt"));
                 Assert.Equal(LabelFile.ReadLabels(_labels).Count(r => r.Source == source), tested.Count(r => r.Target == 1));
                 Assert.DoesNotContain(tested.Where(r => r.Target == 0), real => trained.Any(t => t.Name == real.Name));
+                // The checkpoint is picked on a share of the training part (reals and every trained source), never on
+                // the held-out part that the in-domain and unseen figures come from.
+                var validated = LabelFile.ReadLabels(Path.Combine(outDir, source, "val_label.txt"));
+                var inDomain = LabelFile.ReadLabels(Path.Combine(outDir, source, "in_domain_label.txt"));
+                var heldOut = inDomain.Concat(tested).Select(r => r.Name).ToHashSet();
+                Assert.DoesNotContain(validated, r => heldOut.Contains(r.Name) || trained.Any(t => t.Name == r.Name));
+                Assert.Equal(trained.Select(r => r.Source).Distinct().Order(), validated.Select(r => r.Source).Distinct().Order());
+                Assert.Equal(tested.Where(r => r.Target == 0).Select(r => r.Name), inDomain.Where(r => r.Target == 0).Select(r => r.Name));
+                Assert.DoesNotContain(inDomain, r => r.Source == source || trained.Any(t => t.Name == r.Name));
             }
         }
+        // Another seed splits the data otherwise: its folds would not be these, so it refuses the folder.
+        var reseeded = Cli.Run([.. args, "--seed", "1"]);
+        Assert.NotEqual(0, reseeded.ExitCode);
+        Assert.Contains("was not split as these options split the data", System.Text.RegularExpressions.Regex.Replace(reseeded.All, @"\s+", " "));
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(outDir, CrossValidation.HeatmapFile))[..4]);
 
         // Run again: every fold is done, so nothing trains and the report is the same.

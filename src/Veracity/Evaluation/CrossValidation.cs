@@ -22,7 +22,8 @@ public sealed record CrossValOptions(string Labels, string Images, string OutDir
 
 /// <summary>
 /// One fold: trained without <see cref="Source"/>, then tested on all of its fakes against the held-out reals
-/// (<see cref="Unseen"/>), and on the other sources' held-out part (<see cref="InDomain"/>). <see cref="BySource"/>
+/// (<see cref="Unseen"/>), and on the other sources' held-out part (<see cref="InDomain"/>), neither of which picked
+/// the checkpoint. <see cref="BySource"/>
 /// gives every fake source's figures on that test set (the left-out one is unseen, the others in-domain), scored
 /// over <see cref="Tta"/> test-time views (the recipe's <see cref="TrainConfig.TestViews"/> unless crossval was given them)
 /// and averaged over <see cref="Members"/> models.
@@ -40,15 +41,25 @@ public sealed record CrossValReport(IReadOnlyList<FoldResult> Folds)
 /// <summary>
 /// Leave-one-source-out: for each fake source S, train on every other fake source plus the training part of the
 /// reals, and test on S's fakes against the held-out reals. The held-out reals (and each source's held-out part)
-/// are drawn once from the seed, so every fold is tested against the same reals. Each fold is an ordinary run
-/// folder; a finished fold leaves <c>result.json</c>, so an interrupted cross-validation resumes fold by fold (and a
-/// fold stopped mid-training resumes from its last checkpoint).
+/// are drawn once from the seed, so every fold is tested against the same reals. The validation that picks each
+/// epoch's best checkpoint is a share of the training part, never the held-out part: until 2026-12-03 it was the
+/// held-out part itself, so the in-domain figures chose their own epoch. Each fold is an ordinary run folder; a
+/// finished fold leaves <c>result.json</c>, so an interrupted cross-validation resumes fold by fold (and a fold
+/// stopped mid-training resumes from its last checkpoint).
 /// </summary>
 public static class CrossValidation
 {
     public const string ResultFile = "result.json", ReportFile = "crossval.json", HeatmapFile = "crossval.png";
 
-    public sealed record Fold(string Source, string Dir, IReadOnlyList<LabelRow> Train, IReadOnlyList<LabelRow> Val, IReadOnlyList<LabelRow> Test);
+    /// <summary>The share of each group of the training part (the reals, each fake source) that validates instead.</summary>
+    public const double ValidationShare = 0.1;
+
+    /// <summary>
+    /// A fold's rows: what it trains on, what picks its checkpoint, and what it is tested on (in-domain: the held-out
+    /// reals and the other sources' held-out part; the test: the held-out reals and every fake of the left-out source).
+    /// </summary>
+    public sealed record Fold(string Source, string Dir, IReadOnlyList<LabelRow> Train, IReadOnlyList<LabelRow> Val,
+        IReadOnlyList<LabelRow> InDomain, IReadOnlyList<LabelRow> Test);
 
     /// <summary>The folds this cross-validation will run, with their rows (nothing is trained or written).</summary>
     public static IReadOnlyList<Fold> Plan(CrossValOptions options)
@@ -69,28 +80,31 @@ public static class CrossValidation
             throw new VeracityException($"no fake has source {string.Join(", ", unknown.Select(s => $"'{s}'"))}; " +
                                         $"the fake sources are {string.Join(", ", fakeSources)}");
 
-        var heldOut = HeldOut(rows, options.HoldOut, options.Config.Seed);
+        int seed = options.Config.Seed;
+        var heldOut = Share(rows, options.HoldOut, seed, Seeds.Salt.CrossValidationSplit);
+        var validating = Share(rows.Where(r => !heldOut.Contains(r.Name)).ToList(), ValidationShare, seed, Seeds.Salt.ValidationSplit);
         return chosen.Select(source =>
         {
             bool Other(LabelRow r) => r.Target == 0 || r.Source != source;
             return new Fold(source, Path.Combine(options.OutDir, source),
-                rows.Where(r => Other(r) && !heldOut.Contains(r.Name)).ToList(),
+                rows.Where(r => Other(r) && !heldOut.Contains(r.Name) && !validating.Contains(r.Name)).ToList(),
+                rows.Where(r => Other(r) && validating.Contains(r.Name)).ToList(),
                 rows.Where(r => Other(r) && heldOut.Contains(r.Name)).ToList(),
                 rows.Where(r => (r.Target == 0 && heldOut.Contains(r.Name)) || (r.Target == 1 && r.Source == source)).ToList());
         }).ToList();
     }
 
-    /// <summary>A seeded share of the reals and of each fake source, the same for every fold.</summary>
-    static HashSet<string> HeldOut(IReadOnlyList<LabelRow> rows, double fraction, int seed)
+    /// <summary>A seeded share of the reals and of each fake source (at least one, never all), the same for every fold.</summary>
+    static HashSet<string> Share(IReadOnlyList<LabelRow> rows, double fraction, int seed, long salt)
     {
-        var heldOut = new HashSet<string>(StringComparer.Ordinal);
+        var share = new HashSet<string>(StringComparer.Ordinal);
         foreach (var group in rows.GroupBy(r => r.Target == 0 ? "" : r.Source).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var members = group.Select(r => r.Name).ToArray();
-            new Random(Seeds.Mix(seed, Seeds.Salt.CrossValidationSplit, Seeds.Of(group.Key))).Shuffle(members);
-            heldOut.UnionWith(members.Take(Math.Max(1, (int)Math.Round(members.Length * fraction))));
+            new Random(Seeds.Mix(seed, salt, Seeds.Of(group.Key))).Shuffle(members);
+            share.UnionWith(members.Take(Math.Min(members.Length - 1, Math.Max(1, (int)Math.Round(members.Length * fraction)))));
         }
-        return heldOut;
+        return share;
     }
 
     /// <summary>
@@ -104,6 +118,7 @@ public static class CrossValidation
         int tta = Views(options);
         foreach (var fold in Plan(options))
         {
+            RequireSamePlan(fold);
             string resultPath = Path.Combine(fold.Dir, ResultFile);
             var stored = File.Exists(resultPath) ? JsonSerializer.Deserialize<FoldResult>(File.ReadAllBytes(resultPath), Json)! : null;
             // A finished fold asked for other test-time views is only scored again, and keeps the minutes it took;
@@ -139,7 +154,7 @@ public static class CrossValidation
     static FoldResult? RunFold(Fold fold, CrossValOptions options, Func<ITrainingObserver> observerFor, CancellationToken stop)
     {
         var clock = Stopwatch.StartNew();
-        string trainLabels = Path.Combine(fold.Dir, "train_label.txt"), valLabels = Path.Combine(fold.Dir, "val_label.txt");
+        string trainLabels = Path.Combine(fold.Dir, TrainFile), valLabels = Path.Combine(fold.Dir, ValFile);
         ITrainingObserver? observer = null;
         var best = new List<string>();
         for (int member = 0; member < options.Members; member++)
@@ -159,9 +174,10 @@ public static class CrossValidation
                 if (member == 0)
                 {
                     Directory.CreateDirectory(fold.Dir);
-                    CsvFiles.WriteLabels(trainLabels, fold.Train);
+                    CsvFiles.WriteLabels(Path.Combine(fold.Dir, TestFile), fold.Test);
+                    CsvFiles.WriteLabels(Path.Combine(fold.Dir, InDomainFile), fold.InDomain);
                     CsvFiles.WriteLabels(valLabels, fold.Val);
-                    CsvFiles.WriteLabels(Path.Combine(fold.Dir, "test_label.txt"), fold.Test);
+                    CsvFiles.WriteLabels(trainLabels, fold.Train); // last: its presence says the fold's split is all written
                 }
                 if (options.Members > 1) observer.Line($"Member {member + 1} of {options.Members} (seed {options.Config.Seed + member})");
                 trained = Trainer.Train(options.Config with { Seed = options.Config.Seed + member },
@@ -173,11 +189,30 @@ public static class CrossValidation
         return Score(fold, options, best, clock);
     }
 
+    const string TrainFile = "train_label.txt", ValFile = "val_label.txt", InDomainFile = "in_domain_label.txt", TestFile = "test_label.txt";
+
+    /// <summary>
+    /// Refuses a fold folder whose label files another plan wrote (another seed, hold-out or label file, or a version
+    /// that validated on the held-out part), so that no fold goes on training or is scored on rows it was not split into.
+    /// </summary>
+    static void RequireSamePlan(Fold fold)
+    {
+        if (!File.Exists(Path.Combine(fold.Dir, TrainFile))) return; // written last: nothing of this fold has trained
+        foreach (var (file, planned) in new[] { (TrainFile, fold.Train), (ValFile, fold.Val), (InDomainFile, fold.InDomain), (TestFile, fold.Test) })
+        {
+            string path = Path.Combine(fold.Dir, file);
+            if (!File.Exists(path) || !LabelFile.ReadLabels(path).Select(r => r.Name).SequenceEqual(planned.Select(r => r.Name)))
+                throw new VeracityException($"{path} was not split as these options split the data (another --seed, --hold-out or " +
+                                            "label file, or a crossval from before 2026-12-03, which validated on the held-out part); " +
+                                            "give another --out");
+        }
+    }
+
     /// <summary>Scores a fold by the mean of its members' scores; its minutes are <paramref name="clock"/>'s when scoring ends.</summary>
     static FoldResult Score(Fold fold, CrossValOptions options, IReadOnlyList<string> bestCheckpoints, Stopwatch clock)
     {
         // The fold's test set and its in-domain held-out part, scored in one pass: the held-out reals are in both.
-        var evaluated = fold.Val.Concat(fold.Test.Where(r => r.Target == 1)).ToList();
+        var evaluated = fold.InDomain.Concat(fold.Test.Where(r => r.Target == 1)).ToList();
         // The recipe's views, not the checkpoint's: a fold trained before the recipe had them would record another number.
         int views = Views(options);
         var scoring = options.Scoring with { Tta = views };
