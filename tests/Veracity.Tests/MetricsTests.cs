@@ -24,6 +24,17 @@ public class MetricsTests
     }
 
     [Fact]
+    public void Each_fake_source_is_ranked_against_every_real_the_lowest_first()
+    {
+        // Reals 0.1 (source "lfw") and 0.3 ("unsplash"). "b": 0.5 and 0.2 beat 3 of the 4 pairs → 0.75; "a": all → 1.
+        double[] scores = [0.1, 0.3, 0.9, 0.4, 0.5, 0.2];
+        int[] targets = [0, 0, 1, 1, 1, 1];
+        Assert.Equal([("b", 0.75), ("a", 1.0)], ScoreMetrics.AucBySource(scores, targets, ["lfw", "unsplash", "a", "a", "b", "b"]));
+        Assert.Equal([("x", ScoreMetrics.Auc(scores, targets))], ScoreMetrics.AucBySource(scores, targets, ["r", "r", "x", "x", "x", "x"]));
+        Assert.Empty(ScoreMetrics.AucBySource([0.9, 0.4], [1, 1], ["a", "b"]));
+    }
+
+    [Fact]
     public void Average_precision_matches_the_hand_computed_sum()
     {
         // Descending: 0.9 (fake) P=1 R=.5; 0.8 (real) P=.5; 0.7 (fake) P=2/3 R=1 → .5·1 + .5·2/3.

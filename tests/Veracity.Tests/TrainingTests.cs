@@ -67,6 +67,7 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     [InlineData(SelectBy.Auc)]
     [InlineData(SelectBy.Accuracy)]
     [InlineData(SelectBy.LogLoss)]
+    [InlineData(SelectBy.SourceAuc)]
     public void Best_ckpt_holds_the_epoch_its_validation_figure_ranks_first(SelectBy selectBy)
     {
         using var dir = new TempDir();
@@ -76,6 +77,7 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         {
             SelectBy.Accuracy => e => e.ValAccuracy,
             SelectBy.LogLoss => e => -e.ValLogLoss,
+            SelectBy.SourceAuc => e => e.ValLowestSourceAuc!.Value,
             _ => e => e.ValAuc!.Value,
         };
         var expected = result.Epochs.First(e => figure(e) == result.Epochs.Max(figure)); // the first of equals, as the trainer keeps

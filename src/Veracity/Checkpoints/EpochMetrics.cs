@@ -3,10 +3,13 @@ namespace Veracity.Checkpoints;
 /// <summary>Validation figures after one epoch, as written to metrics.jsonl.</summary>
 /// <remarks>
 /// ValLogLoss is the mean cross-entropy of the softmax. Files written before 2026-11-30 also hold it as ValLoss, a
-/// second name for the same figure; reading ignores that field.
+/// second name for the same figure; reading ignores that field. ValLowestSourceAuc is the lowest AUC of one fake
+/// source against all validation reals, and ValLowestSource that source (null where the file predates them, from
+/// 2026-12-03, or validation has no reals).
 /// </remarks>
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate, double ImagesPerSecond,
-    double ValAccuracy, double? ValAuc, double? ValAp, double? ValEer, double? EerThreshold, double ValLogLoss);
+    double ValAccuracy, double? ValAuc, double? ValAp, double? ValEer, double? EerThreshold, double ValLogLoss,
+    double? ValLowestSourceAuc = null, string? ValLowestSource = null);
 
 /// <summary>Running sums of the epoch in progress, kept so a mid-epoch resume reports the same averages.</summary>
 public sealed record EpochProgress(double LossSum, double Correct, int Seen);

@@ -13,6 +13,8 @@ public enum Schedule { Step, Cosine }
 /// Which validation figure picks the best checkpoint. LogLoss (the lowest mean cross-entropy) weighs every image's
 /// score, where AUC only ranks them, so among a few hundred validation fakes the hardest few decide it: in one
 /// whole-corpus fold AUC kept an undertrained first epoch that log-loss ranked 7th of 8 (README "Generalisation").
+/// SourceAuc is the lowest of each fake source's AUC against all validation reals: a source that is a small share of
+/// the fakes decides it as much as a large one (without a source column it is the AUC).
 /// </summary>
 [JsonConverter(typeof(LowerCaseEnumConverter<SelectBy>))]
-public enum SelectBy { Auc, Accuracy, LogLoss }
+public enum SelectBy { Auc, Accuracy, LogLoss, SourceAuc }

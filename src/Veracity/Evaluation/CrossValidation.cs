@@ -23,10 +23,9 @@ public sealed record CrossValOptions(string Labels, string Images, string OutDir
 /// <summary>
 /// One fold: trained without <see cref="Source"/>, then tested on all of its fakes against the held-out reals
 /// (<see cref="Unseen"/>), and on the other sources' held-out part (<see cref="InDomain"/>), neither of which picked
-/// the checkpoint. <see cref="BySource"/>
-/// gives every fake source's figures on that test set (the left-out one is unseen, the others in-domain), scored
-/// over <see cref="Tta"/> test-time views (the recipe's <see cref="TrainConfig.TestViews"/> unless crossval was given them)
-/// and averaged over <see cref="Members"/> models.
+/// the checkpoint. <see cref="BySource"/> gives every fake source's figures on that test set (the left-out one is
+/// unseen, the others in-domain), scored over <see cref="Tta"/> test-time views (the recipe's
+/// <see cref="TrainConfig.TestViews"/> unless crossval was given them) and averaged over <see cref="Members"/> models.
 /// </summary>
 public sealed record FoldResult(string Source, int TrainImages, BinaryMetrics Unseen, BinaryMetrics InDomain,
     IReadOnlyList<SourceReport> BySource, double Minutes, int Tta = 1, int Members = 1);
@@ -181,7 +180,7 @@ public static class CrossValidation
                 }
                 if (options.Members > 1) observer.Line($"Member {member + 1} of {options.Members} (seed {options.Config.Seed + member})");
                 trained = Trainer.Train(options.Config with { Seed = options.Config.Seed + member },
-                    new TrainData(trainLabels, options.Images, valLabels, options.Images, 0.1), runDir, observer, stop);
+                    new TrainData(trainLabels, options.Images, valLabels, options.Images, ValidationShare), runDir, observer, stop);
             }
             if (trained.Outcome != TrainOutcome.Finished) return null;
             best.Add(trained.BestCheckpoint);

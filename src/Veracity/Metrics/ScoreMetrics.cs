@@ -101,6 +101,24 @@ public static class ScoreMetrics
         return new ConfusionMatrix(tn, fp, fn, tp);
     }
 
+    /// <summary>
+    /// Each fake source's AUC against every real image (whatever the reals' own sources), the lowest first; empty when
+    /// there are no reals. With one fake source it is the overall AUC.
+    /// </summary>
+    public static IReadOnlyList<(string Source, double Auc)> AucBySource(IReadOnlyList<double> scores, IReadOnlyList<int> targets,
+        IReadOnlyList<string> sources)
+    {
+        var reals = Enumerable.Range(0, scores.Count).Where(i => targets[i] == 0).ToList();
+        if (reals.Count == 0) return [];
+        return Enumerable.Range(0, scores.Count).Where(i => targets[i] == 1).GroupBy(i => sources[i])
+            .Select(fakes =>
+            {
+                var subset = reals.Concat(fakes).ToList();
+                return (fakes.Key, Auc(subset.Select(i => scores[i]).ToList(), subset.Select(i => targets[i]).ToList()));
+            })
+            .OrderBy(s => s.Item2).ThenBy(s => s.Key, StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>Binary cross-entropy in nats, probabilities clipped to [1e-15, 1 − 1e-15] as scikit-learn does.</summary>
     public static double LogLoss(IReadOnlyList<double> scores, IReadOnlyList<int> targets)
     {

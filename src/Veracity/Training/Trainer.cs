@@ -138,18 +138,21 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 average?.EndEpoch(model, epoch);
                 // What is validated, kept as best.ckpt and scored: the weight average once it holds something.
                 var evaluated = average is not null && average.HasStarted(epoch) ? average.Model : model;
-                var metrics = Validate(evaluated, val, epoch);
+                var (metrics, lowestSource) = Validate(evaluated, val, valRows, epoch);
                 foreach (var fallback in ConvolutionCheck.Failures.Skip(reportedFallbacks))
                     Line($"Note: {fallback}; that convolution runs on a slower, correct path instead");
                 reportedFallbacks = ConvolutionCheck.Failures.Count;
                 var row = new EpochMetrics(epoch, progress.LossSum / progress.Seen, progress.Correct / progress.Seen, lr, imagesPerSecond,
-                    metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer, metrics.EerThreshold, metrics.LogLoss);
+                    metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer, metrics.EerThreshold, metrics.LogLoss,
+                    lowestSource?.Auc, lowestSource?.Source);
                 history.Add(row);
                 File.AppendAllText(Path.Combine(runDir, MetricsFile), JsonSerializer.Serialize(row) + "\n");
                 Line($" * Acc@1 {metrics.Accuracy * 100:F3}  AUC {Format(metrics.Auc)}  AP {Format(metrics.AveragePrecision)}  " +
                      $"EER {Format(metrics.Eer)}  log-loss {metrics.LogLoss:F4}  ({imagesPerSecond:F1} images/s training)");
+                if (lowestSource is var (source, sourceAuc) && source != Veracity.Data.Sources.Unknown)
+                    Line($"   lowest source AUC {sourceAuc:F4} ({source})");
 
-                double score = SelectionScore(config.SelectBy, metrics);
+                double score = SelectionScore(config.SelectBy, row);
                 if (best is null || score > best)
                 {
                     best = score;
@@ -173,11 +176,12 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     }
 
     /// <summary>The figure best.ckpt keeps the highest of (the checkpoint's BestScore): minus the log-loss, so lower wins.</summary>
-    static double SelectionScore(SelectBy by, BinaryMetrics metrics) => by switch
+    static double SelectionScore(SelectBy by, EpochMetrics row) => by switch
     {
-        SelectBy.Accuracy => metrics.Accuracy,
-        SelectBy.LogLoss => -metrics.LogLoss,
-        _ => metrics.Auc ?? metrics.Accuracy,
+        SelectBy.Accuracy => row.ValAccuracy,
+        SelectBy.LogLoss => -row.ValLogLoss,
+        SelectBy.SourceAuc => row.ValLowestSourceAuc ?? row.ValAuc ?? row.ValAccuracy,
+        _ => row.ValAuc ?? row.ValAccuracy,
     };
 
     /// <summary>One optimiser step; returns the batch loss and how many predictions matched the labels.</summary>
@@ -197,24 +201,29 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         return (loss.item<float>(), correct);
     }
 
-    BinaryMetrics Validate(nn.Module<Tensor, Tensor> model, DataLoader val, int epoch)
+    /// <summary>The validation figures, and the fake source whose AUC against all validation reals is lowest.</summary>
+    (BinaryMetrics Metrics, (string Source, double Auc)? LowestSource) Validate(nn.Module<Tensor, Tensor> model, DataLoader val,
+        IReadOnlyList<LabelRow> rows, int epoch)
     {
         model.eval();
         observer.Validating(epoch, val.BatchCount);
         var scores = new List<double>(val.Dataset.Count);
         var targets = new List<int>(val.Dataset.Count);
+        var sources = new List<string>(val.Dataset.Count);
         foreach (var batch in val.Epoch())
             using (batch)
             {
                 scores.AddRange(Scoring.FakeProbabilities(model, batch.Images).Select(s => (double)s));
                 targets.AddRange(batch.Indices.Select(i => val.Dataset.Targets![i]));
+                sources.AddRange(batch.Indices.Select(i => rows[i].Source));
                 observer.ValidationBatchDone();
             }
         int notNumbers = scores.Count(double.IsNaN);
         if (notNumbers > 0)
             throw new VeracityException($"after epoch {epoch} the network scores {notNumbers} of {scores.Count} validation images as NaN: " +
                                         "its weights or batch-norm statistics are not numbers. The last good checkpoint is kept.");
-        return BinaryMetrics.Compute(scores, targets);
+        var bySource = ScoreMetrics.AucBySource(scores, targets, sources);
+        return (BinaryMetrics.Compute(scores, targets), bySource.Count > 0 ? bySource[0] : null);
     }
 
     void Save(string file, nn.Module model, OptimizerHelper? optimizer, int epoch, int nextBatch, EpochProgress? progress, double? best,
