@@ -35,6 +35,18 @@ public class MetricsTests
     }
 
     [Fact]
+    public void Each_source_weighs_the_same_in_the_source_balanced_log_loss()
+    {
+        // Source "big": three reals at 0.5 (ln 2 each); source "small": one fake at 0.25 (ln 4). Per image the mean
+        // is (3 ln 2 + 2 ln 2) / 4 = 1.25 ln 2; per source (ln 2 + 2 ln 2) / 2 = 1.5 ln 2.
+        double[] scores = [0.5, 0.5, 0.5, 0.25];
+        int[] targets = [0, 0, 0, 1];
+        Assert.Equal(1.25 * Math.Log(2), ScoreMetrics.LogLoss(scores, targets), 12);
+        Assert.Equal(1.5 * Math.Log(2), ScoreMetrics.SourceBalancedLogLoss(scores, targets, ["big", "big", "big", "small"]), 12);
+        Assert.Equal(ScoreMetrics.LogLoss(scores, targets), ScoreMetrics.SourceBalancedLogLoss(scores, targets, ["a", "a", "a", "a"]), 12);
+    }
+
+    [Fact]
     public void Average_precision_matches_the_hand_computed_sum()
     {
         // Descending: 0.9 (fake) P=1 R=.5; 0.8 (real) P=.5; 0.7 (fake) P=2/3 R=1 → .5·1 + .5·2/3.

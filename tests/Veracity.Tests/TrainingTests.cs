@@ -68,6 +68,7 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     [InlineData(SelectBy.Accuracy)]
     [InlineData(SelectBy.LogLoss)]
     [InlineData(SelectBy.SourceAuc)]
+    [InlineData(SelectBy.SourceLogLoss)]
     public void Best_ckpt_holds_the_epoch_its_validation_figure_ranks_first(SelectBy selectBy)
     {
         using var dir = new TempDir();
@@ -78,6 +79,7 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
             SelectBy.Accuracy => e => e.ValAccuracy,
             SelectBy.LogLoss => e => -e.ValLogLoss,
             SelectBy.SourceAuc => e => e.ValLowestSourceAuc!.Value,
+            SelectBy.SourceLogLoss => e => -e.ValSourceLogLoss!.Value,
             _ => e => e.ValAuc!.Value,
         };
         var expected = result.Epochs.First(e => figure(e) == result.Epochs.Max(figure)); // the first of equals, as the trainer keeps

@@ -46,8 +46,9 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--precision <TYPE>"), Description("auto (default: bfloat16 for backbones that support it on CPUs with AVX512-BF16 " +
         "or AMX, else float32), float32 or bfloat16.")]
     public Precision? Precision { get; init; }
-    [CommandOption("--select-by <METRIC>"), Description("auc, accuracy, logloss (the lowest wins) or sourceauc (the lowest of each " +
-        "fake source's AUC against all validation reals): which validation figure picks best.ckpt.")]
+    [CommandOption("--select-by <METRIC>"), Description("auc, accuracy, logloss (the lowest wins), sourceauc (the lowest of each " +
+        "fake source's AUC against all validation reals) or sourcelogloss (the mean of each source's log-loss, the lowest " +
+        "wins): which validation figure picks best.ckpt.")]
     public SelectBy? SelectBy { get; init; }
     [CommandOption("--rotation <DEGREES>")] public double? Rotation { get; init; }
     [CommandOption("--color-jitter <STRENGTH>")] public double? ColorJitter { get; init; }

@@ -14,7 +14,9 @@ public enum Schedule { Step, Cosine }
 /// score, where AUC only ranks them, so among a few hundred validation fakes the hardest few decide it: in one
 /// whole-corpus fold AUC kept an undertrained first epoch that log-loss ranked 7th of 8 (README "Generalisation").
 /// SourceAuc is the lowest of each fake source's AUC against all validation reals: a source that is a small share of
-/// the fakes decides it as much as a large one (without a source column it is the AUC).
+/// the fakes decides it as much as a large one (without a source column it is the AUC). SourceLogLoss is the mean of
+/// each source's own log-loss: every source weighs the same, as with SourceAuc, but every image's score counts, as
+/// with LogLoss (without a source column it is the log-loss).
 /// </summary>
 [JsonConverter(typeof(LowerCaseEnumConverter<SelectBy>))]
-public enum SelectBy { Auc, Accuracy, LogLoss, SourceAuc }
+public enum SelectBy { Auc, Accuracy, LogLoss, SourceAuc, SourceLogLoss }

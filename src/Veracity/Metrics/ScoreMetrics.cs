@@ -119,6 +119,14 @@ public static class ScoreMetrics
             .OrderBy(s => s.Item2).ThenBy(s => s.Key, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>
+    /// The mean of each source's own log-loss (reals' sources and fakes' alike), so a source of a few dozen images
+    /// weighs as much as one of thousands. With one source it is <see cref="LogLoss"/>.
+    /// </summary>
+    public static double SourceBalancedLogLoss(IReadOnlyList<double> scores, IReadOnlyList<int> targets, IReadOnlyList<string> sources) =>
+        Enumerable.Range(0, scores.Count).GroupBy(i => sources[i])
+            .Average(source => LogLoss(source.Select(i => scores[i]).ToList(), source.Select(i => targets[i]).ToList()));
+
     /// <summary>Binary cross-entropy in nats, probabilities clipped to [1e-15, 1 − 1e-15] as scikit-learn does.</summary>
     public static double LogLoss(IReadOnlyList<double> scores, IReadOnlyList<int> targets)
     {

@@ -138,19 +138,19 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 average?.EndEpoch(model, epoch);
                 // What is validated, kept as best.ckpt and scored: the weight average once it holds something.
                 var evaluated = average is not null && average.HasStarted(epoch) ? average.Model : model;
-                var (metrics, lowestSource) = Validate(evaluated, val, valRows, epoch);
+                var (metrics, lowestSource, sourceLogLoss) = Validate(evaluated, val, valRows, epoch);
                 foreach (var fallback in ConvolutionCheck.Failures.Skip(reportedFallbacks))
                     Line($"Note: {fallback}; that convolution runs on a slower, correct path instead");
                 reportedFallbacks = ConvolutionCheck.Failures.Count;
                 var row = new EpochMetrics(epoch, progress.LossSum / progress.Seen, progress.Correct / progress.Seen, lr, imagesPerSecond,
                     metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer, metrics.EerThreshold, metrics.LogLoss,
-                    lowestSource?.Auc, lowestSource?.Source);
+                    lowestSource?.Auc, lowestSource?.Source, sourceLogLoss);
                 history.Add(row);
                 File.AppendAllText(Path.Combine(runDir, MetricsFile), JsonSerializer.Serialize(row) + "\n");
                 Line($" * Acc@1 {metrics.Accuracy * 100:F3}  AUC {Format(metrics.Auc)}  AP {Format(metrics.AveragePrecision)}  " +
                      $"EER {Format(metrics.Eer)}  log-loss {metrics.LogLoss:F4}  ({imagesPerSecond:F1} images/s training)");
                 if (lowestSource is var (source, sourceAuc) && source != Veracity.Data.Sources.Unknown)
-                    Line($"   lowest source AUC {sourceAuc:F4} ({source})");
+                    Line($"   lowest source AUC {sourceAuc:F4} ({source})  source-balanced log-loss {sourceLogLoss:F4}");
 
                 double score = SelectionScore(config.SelectBy, row);
                 if (best is null || score > best)
@@ -181,6 +181,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         SelectBy.Accuracy => row.ValAccuracy,
         SelectBy.LogLoss => -row.ValLogLoss,
         SelectBy.SourceAuc => row.ValLowestSourceAuc ?? row.ValAuc ?? row.ValAccuracy,
+        SelectBy.SourceLogLoss => -(row.ValSourceLogLoss ?? row.ValLogLoss),
         _ => row.ValAuc ?? row.ValAccuracy,
     };
 
@@ -201,8 +202,11 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         return (loss.item<float>(), correct);
     }
 
-    /// <summary>The validation figures, and the fake source whose AUC against all validation reals is lowest.</summary>
-    (BinaryMetrics Metrics, (string Source, double Auc)? LowestSource) Validate(nn.Module<Tensor, Tensor> model, DataLoader val,
+    /// <summary>
+    /// The validation figures, the fake source whose AUC against all validation reals is lowest, and the mean of each
+    /// source's log-loss.
+    /// </summary>
+    (BinaryMetrics Metrics, (string Source, double Auc)? LowestSource, double SourceLogLoss) Validate(nn.Module<Tensor, Tensor> model, DataLoader val,
         IReadOnlyList<LabelRow> rows, int epoch)
     {
         model.eval();
@@ -223,7 +227,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
             throw new VeracityException($"after epoch {epoch} the network scores {notNumbers} of {scores.Count} validation images as NaN: " +
                                         "its weights or batch-norm statistics are not numbers. The last good checkpoint is kept.");
         var bySource = ScoreMetrics.AucBySource(scores, targets, sources);
-        return (BinaryMetrics.Compute(scores, targets), bySource.Count > 0 ? bySource[0] : null);
+        return (BinaryMetrics.Compute(scores, targets), bySource.Count > 0 ? bySource[0] : null,
+            ScoreMetrics.SourceBalancedLogLoss(scores, targets, sources));
     }
 
     void Save(string file, nn.Module model, OptimizerHelper? optimizer, int epoch, int nextBatch, EpochProgress? progress, double? best,
