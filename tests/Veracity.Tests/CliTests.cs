@@ -74,8 +74,15 @@ public class CliTests
         config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(generalise, "config.json"))).RootElement.GetProperty("config");
         Assert.Equal(("generalise", 32, 0.5, "srm", 1.0), (config.GetProperty("Preset").GetString(), config.GetProperty("Crop").GetInt32(),
             config.GetProperty("LayerDecay").GetDouble(), config.GetProperty("Input").GetString(), config.GetProperty("CutmixAlpha").GetDouble()));
+        Assert.Equal((true, 0.5), (config.GetProperty("BalanceFakeSources").GetBoolean(), config.GetProperty("SourcePower").GetDouble()));
         Assert.Equal(48, config.GetProperty("Faces").GetProperty("Resolution").GetInt32());
         Assert.True(Directory.Exists(Path.Combine(generalise, "faces")), "the preset's faces were cut");
+        // "--balance-fake-sources false" turns the preset's balancing off (not given, it stays on), which leaves its source
+        // power with nothing to weigh: refused, so the false was read as false.
+        var unbalanced = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
+            "--preset", "generalise", "--balance-fake-sources", "false", "--out", Path.Combine(dir.Path, "never"));
+        Assert.Equal(2, unbalanced.ExitCode);
+        Assert.Contains("--source-power needs --balance-sources or --balance-fake-sources", unbalanced.All);
 
         var wrong = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
             "--model", "resnet50", "--input", "npr", "--out", Path.Combine(dir.Path, "never"));

@@ -13,7 +13,8 @@ public class RecipeSettings : FaceOptionSettings
     public bool Faces { get; init; }
 
     [CommandOption("--preset <NAME>"), Description("seed (the reference), default, generalise (faces at 192 px, SRM input, trained " +
-        "on random 128-px windows with CutMix: the best on unseen forgery sources), or demo (what `veracity demo` trains).")]
+        "on random 128-px windows with CutMix, fake sources drawn as the square root of their size: the best on unseen forgery " +
+        "sources), or demo (what `veracity demo` trains).")]
     public string Preset { get; init; } = "default";
     [CommandOption("--model <NAME>"), Description("See `veracity models`.")] public string? Model { get; init; }
     [CommandOption("--no-pretrained"), Description("Start from random weights.")] public bool NoPretrained { get; init; }
@@ -78,10 +79,13 @@ public class RecipeSettings : FaceOptionSettings
     [CommandOption("--cutmix <ALPHA>"), Description("Paste a box from a shuffled copy of each batch into it, the labels weighted by " +
         "area, the box's share drawn from Beta(ALPHA, ALPHA) (0: off; with --mixup, each batch does one of the two).")]
     public double? Cutmix { get; init; }
-    [CommandOption("--balance-sources"), Description("Each epoch draws every source of a class equally often.")]
-    public bool BalanceSources { get; init; }
-    [CommandOption("--balance-fake-sources"), Description("Each epoch draws every fake source equally often, the reals as they come.")]
-    public bool BalanceFakeSources { get; init; }
+    // Nullable, so "not given" keeps the preset's choice and "--balance-fake-sources false" can turn a preset's off.
+    [CommandOption("--balance-sources"), Description("Each epoch draws every source of a class equally often (false: turn a " +
+        "preset's off).")]
+    public bool? BalanceSources { get; init; }
+    [CommandOption("--balance-fake-sources"), Description("Each epoch draws every fake source equally often, the reals as they come " +
+        "(false: turn a preset's off).")]
+    public bool? BalanceFakeSources { get; init; }
     [CommandOption("--source-power <P>"), Description("With a balancing option, each source's share of its class's draws goes as " +
         "its size to this power (0, the default: equal shares; 0.5: the square root).")]
     public double? SourcePower { get; init; }
@@ -110,7 +114,7 @@ public class RecipeSettings : FaceOptionSettings
             AverageEpochs = AverageEpochs ?? c.AverageEpochs,
             LayerDecay = LayerDecay ?? c.LayerDecay,
             MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
-            BalanceSources = BalanceSources || c.BalanceSources, BalanceFakeSources = BalanceFakeSources || c.BalanceFakeSources,
+            BalanceSources = BalanceSources ?? c.BalanceSources, BalanceFakeSources = BalanceFakeSources ?? c.BalanceFakeSources,
             SourcePower = SourcePower ?? c.SourcePower,
             Faces = Faces || c.Faces is not null ? FaceSettings(c.Faces) : null,
         };
@@ -142,6 +146,6 @@ public class RecipeSettings : FaceOptionSettings
     protected bool SetsRecipe =>
         new object?[] { Model, Epochs, EpochSize, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
             Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing,
-            Input, Freeze, Ema, AverageEpochs, Crop, LayerDecay, SourcePower }.Any(v => v is not null)
-        || NoPretrained || BalanceSources || BalanceFakeSources || Faces || SetsFaces || Preset != TrainConfig.DefaultPreset.Preset;
+            Input, Freeze, Ema, AverageEpochs, Crop, LayerDecay, SourcePower, BalanceSources, BalanceFakeSources }.Any(v => v is not null)
+        || NoPretrained || Faces || SetsFaces || Preset != TrainConfig.DefaultPreset.Preset;
 }

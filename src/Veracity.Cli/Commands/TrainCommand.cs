@@ -60,6 +60,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         try
         {
             config ??= settings.Config();
+            if (settings.Resume is null) config.Validate(); // before faces are cut, which takes minutes on a large set
             string runDir = settings.Resume ?? settings.Out ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss"));
             var data = settings.Resume is null && config.Faces is { } faces ? OnFaces(settings.Data, faces, config.ImageSize, runDir) : null;
             TrainResult result = null!;

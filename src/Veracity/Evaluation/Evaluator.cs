@@ -44,21 +44,17 @@ public static class Evaluator
 
     public static IReadOnlyList<SourceReport> BySource(IReadOnlyList<LabelRow> rows, IReadOnlyList<double> scores)
     {
-        var reals = Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 0).ToList();
-        BinaryMetrics Against(IEnumerable<int> realRows, IReadOnlyList<int> fakeRows)
+        var targets = rows.Select(r => r.Target).ToList();
+        var sources = rows.Select(r => r.Source).ToList();
+        int reals = targets.Count(t => t == 0);
+        BinaryMetrics On(IEnumerable<int> subset) =>
+            BinaryMetrics.Compute(subset.Select(i => scores[i]).ToList(), subset.Select(i => targets[i]).ToList());
+        return ScoreMetrics.FakeSourcesWithReals(targets, sources).Select(source =>
         {
-            var subset = realRows.Concat(fakeRows).ToList();
-            return BinaryMetrics.Compute(subset.Select(i => scores[i]).ToList(), subset.Select(i => rows[i].Target).ToList());
-        }
-        return Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 1).GroupBy(i => rows[i].Source)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(group =>
-            {
-                var fakes = group.ToList();
-                var own = reals.Where(i => rows[i].Source == group.Key).ToList();
-                return new SourceReport(group.Key, fakes.Count, fakes.Average(i => scores[i]), Against(reals, fakes),
-                    own.Count > 0 && own.Count < reals.Count ? Against(own, fakes) : null);
-            }).ToList();
+            var own = Enumerable.Range(0, rows.Count).Where(i => targets[i] == 0 && sources[i] == source.Source).ToList();
+            return new SourceReport(source.Source, source.Fakes.Count, source.Fakes.Average(i => scores[i]), On(source.Rows),
+                own.Count > 0 && own.Count < reals ? On(own.Concat(source.Fakes)) : null);
+        }).ToList();
     }
 
     /// <summary>Writes metrics.json, roc.png and scores.png into <paramref name="outDir"/>; returns their paths.</summary>

@@ -102,22 +102,27 @@ public static class ScoreMetrics
     }
 
     /// <summary>
+    /// The rows each fake source is judged on, by source name in ordinal order: its fakes (<c>Fakes</c>) and, in
+    /// <c>Rows</c>, every real row (whatever the reals' own sources) followed by those fakes.
+    /// </summary>
+    public static IEnumerable<(string Source, IReadOnlyList<int> Fakes, IReadOnlyList<int> Rows)> FakeSourcesWithReals(
+        IReadOnlyList<int> targets, IReadOnlyList<string> sources)
+    {
+        var reals = Enumerable.Range(0, targets.Count).Where(i => targets[i] == 0).ToList();
+        return Enumerable.Range(0, targets.Count).Where(i => targets[i] == 1).GroupBy(i => sources[i])
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (g.Key, (IReadOnlyList<int>)g.ToList(), (IReadOnlyList<int>)[.. reals, .. g]));
+    }
+
+    /// <summary>
     /// Each fake source's AUC against every real image (whatever the reals' own sources), the lowest first; empty when
     /// there are no reals. With one fake source it is the overall AUC.
     /// </summary>
     public static IReadOnlyList<(string Source, double Auc)> AucBySource(IReadOnlyList<double> scores, IReadOnlyList<int> targets,
-        IReadOnlyList<string> sources)
-    {
-        var reals = Enumerable.Range(0, scores.Count).Where(i => targets[i] == 0).ToList();
-        if (reals.Count == 0) return [];
-        return Enumerable.Range(0, scores.Count).Where(i => targets[i] == 1).GroupBy(i => sources[i])
-            .Select(fakes =>
-            {
-                var subset = reals.Concat(fakes).ToList();
-                return (fakes.Key, Auc(subset.Select(i => scores[i]).ToList(), subset.Select(i => targets[i]).ToList()));
-            })
-            .OrderBy(s => s.Item2).ThenBy(s => s.Key, StringComparer.Ordinal).ToList();
-    }
+        IReadOnlyList<string> sources) =>
+        !targets.Contains(0) ? [] : FakeSourcesWithReals(targets, sources)
+            .Select(s => (s.Source, Auc(s.Rows.Select(i => scores[i]).ToList(), s.Rows.Select(i => targets[i]).ToList())))
+            .OrderBy(s => s.Item2).ThenBy(s => s.Source, StringComparer.Ordinal).ToList();
 
     /// <summary>
     /// The mean of each source's own log-loss (reals' sources and fakes' alike), so a source of a few dozen images
