@@ -50,7 +50,8 @@ fi
 by_auc="--select-by auc"
 # The preset on the whole corpus (the loop below passes --epochs 2, so the preset's 8 are said again); the preset as
 # it was before fake sources were drawn as the square root of their size (2026-12-03), which the levers measured
-# until then ran on; and as it was before CutMix joined it (2026-12-02).
+# until then ran on; and as it was before CutMix joined it (2026-12-02). The whole-generalise-sqrt-fakes levers are
+# the preset as it is now (their options say again what it sets).
 preset="--preset generalise --epochs 8 --epoch-size 3000"
 unbalanced="--balance-fake-sources false --source-power 0"
 cutmix="$preset $unbalanced"
