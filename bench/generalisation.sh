@@ -160,6 +160,8 @@ synth_levers=(
   "synth-average-2|--average-epochs 2"
   "synth-freeze-layer2|--freeze layer2"
   "synth-linear-probe|--freeze layer4 --lr 1e-3"
+  "synth-cutmix|--cutmix 1"
+  "synth-crop-96-srm-cutmix|--crop 96 --input srm --cutmix 1"
 )
 wanted=("$@")
 # evaluate ARGS into OUT, once: skipped when OUT/metrics.json exists, so a rerun resumes.
