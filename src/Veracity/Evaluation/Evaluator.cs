@@ -46,12 +46,13 @@ public static class Evaluator
     {
         var targets = rows.Select(r => r.Target).ToList();
         var sources = rows.Select(r => r.Source).ToList();
-        int reals = targets.Count(t => t == 0);
         BinaryMetrics On(IEnumerable<int> subset) =>
             BinaryMetrics.Compute(subset.Select(i => scores[i]).ToList(), subset.Select(i => targets[i]).ToList());
         return ScoreMetrics.FakeSourcesWithReals(targets, sources).Select(source =>
         {
-            var own = Enumerable.Range(0, rows.Count).Where(i => targets[i] == 0 && sources[i] == source.Source).ToList();
+            // The reals of the fake source's own name, among the reals it is judged against.
+            var own = source.Rows.Where(i => targets[i] == 0 && sources[i] == source.Source).ToList();
+            int reals = source.Rows.Count - source.Fakes.Count;
             return new SourceReport(source.Source, source.Fakes.Count, source.Fakes.Average(i => scores[i]), On(source.Rows),
                 own.Count > 0 && own.Count < reals ? On(own.Concat(source.Fakes)) : null);
         }).ToList();
