@@ -89,6 +89,7 @@ levers=(
   "whole-default-seed-2|all|128|--seed 2"
   "whole-default-seed-3|all|128|--seed 3"
   "whole-default-seed-4|all|128|--seed 4"
+  "whole-default-seed-5|all|128|--seed 5"
   "whole-seed|all|128|--preset seed"
   "whole-generalise-no-blur-jpeg|all|192|$whole --blur 0 --jpeg 0 --folds lfw-faceswap $by_auc"
   "whole-generalise-more-blur-jpeg|all|192|$whole --blur 0.3 --jpeg 0.6 --folds lfw-faceswap $by_auc"
@@ -123,6 +124,9 @@ levers=(
   "whole-generalise-sqrt-fakes-seed-2|all|192|$preset --balance-fake-sources --source-power 0.5 --seed 2"
   "whole-generalise-sqrt-fakes-seed-3|all|192|$preset --balance-fake-sources --source-power 0.5 --seed 3"
   "whole-generalise-sqrt-fakes-seed-4|all|192|$preset --balance-fake-sources --source-power 0.5 --seed 4"
+  "whole-generalise-sqrt-fakes-seed-5|all|192|$preset --balance-fake-sources --source-power 0.5 --seed 5"
+  "whole-generalise-sqrt-fakes-members-2-seed-4|all|192|$preset --balance-fake-sources --source-power 0.5 --seed 4 --members 2 --folds lfw-faceswap"
+  "whole-generalise-balance-fakes-seed-4|all|192|$preset --source-power 0 --seed 4 --folds lfw-faceswap"
   "whole-generalise-source-auc|all|192|$cutmix --select-by sourceauc"
   "whole-generalise-source-auc-seed-1|all|192|$cutmix --select-by sourceauc --seed 1"
   "whole-generalise-source-auc-seed-2|all|192|$cutmix --select-by sourceauc --seed 2"
@@ -258,7 +262,7 @@ done
 
 # Each fold's second member alone (--members 2: the first is the lever without it, the same split and seed), on
 # the fold's test set (unseen) and in-domain held-out part, over its checkpoint's views.
-for name in whole-generalise-members-2 whole-generalise-members-2-seed-{1,2,3}; do
+for name in whole-generalise-members-2 whole-generalise-members-2-seed-{1,2,3} whole-generalise-sqrt-fakes-members-2-seed-4; do
   for run in "$work/runs/$name"/*/; do
     [ -s "$run/run-2/best.ckpt" ] || continue
     for part in test in_domain; do
