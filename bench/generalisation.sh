@@ -153,8 +153,9 @@ levers=(
   "srm|screen|128|--input srm"
   "layer-decay|screen|128|--layer-decay 0.5"
 )
-# The same levers on synth's leave-one-manipulation-out (1,000 painted scenes at 128 px, five kinds; README
-# "veracity crossval"): the demo preset for 3 epochs is the baseline, about a minute a fold. Windows are 96 px here.
+# The same levers on synth's leave-one-manipulation-out (1,000 painted scenes at 128 px, five kinds; "veracity
+# crossval" in docs/faces-and-sources.md): the demo preset for 3 epochs is the baseline, about a minute a fold.
+# Windows are 96 px here.
 synth_levers=(
   "synth-baseline|"
   "synth-npr|--input npr"

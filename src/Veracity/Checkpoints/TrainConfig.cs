@@ -150,23 +150,20 @@ public sealed record TrainConfig
     };
 
     /// <summary>
-    /// The recipe that held up best on forgery sources training never saw (README "Generalisation"): the default
-    /// preset on aligned faces cut at 192 px, of which training sees random 128-px windows at the crop's own scale
-    /// (the whole face at scoring, over all four flips, <see cref="TestViews"/>), through the three fixed SRM
-    /// high-pass filters, for 8 epochs, with CutMix (each batch gets a box pasted from a shuffled copy of itself, the
-    /// labels weighted by area), best.ckpt by validation log-loss. On the development corpus's hardest fold, LFW face
-    /// swaps left out (trained on the two StyleGANs), the default preset scores 0.50-0.56. Without CutMix this recipe
-    /// scored 0.801, 0.820, 0.821 and 0.739 on Zen 5 (seeds 0-3): about 0.80, not reliably above it. With CutMix the
-    /// same fold scored 0.835, 0.906, 0.896 and 0.893 (seeds 0-3), in-domain 0.994-0.998. My reading, not measured:
-    /// pasting generated regions into real windows and real ones into fakes makes partial forgeries, as a swapped face
-    /// in its real picture is. Each epoch draws the fake sources in proportion to the square root of their size, the
-    /// reals as they come (<see cref="BalanceFakeSources"/>, <see cref="SourcePower"/> 0.5), so a few hundred StyleGAN
-    /// faces are not drowned by thousands of face swaps: with each fold's epoch picked apart from its test (Zen 5,
-    /// seeds 0-3) that lifted in-domain StyleGAN2 / StyleGAN3 from 0.9885 / 0.9799 to 0.9928 / 0.9947 (the default
-    /// preset: 0.9917 / 0.9758) and the mean unseen AUC from 0.942 to 0.947, and moved the face-swap fold from 0.886
-    /// to 0.868 (seeds 4 and 5, run after the choice: 0.793 and 0.849; on seed 4's split a second model of this
-    /// recipe scored 0.832 and equal draws 0.834, so the 0.793 is one run's draw). Not the default: it needs faces,
-    /// and the default preset serves whole pictures too.
+    /// The recipe that held up best on forgery sources training never saw (docs/generalisation.md). Each choice, with
+    /// the figure that justified it on the development corpus's hardest fold (LFW face swaps left out, trained on the
+    /// two StyleGANs), where the default preset scores 0.50-0.56: aligned faces cut at 192 px, trained on random
+    /// 128-px windows at the crop's own scale (no resizing, so the fine detail stays) and scored whole, through the
+    /// three fixed SRM high-pass filters: 0.759 against 0.536 for whole 128-px faces (screening set); 8 epochs: 0.801
+    /// against 0.759 for 2; scored over all four flips (<see cref="TestViews"/>), which the windows trained with: 0.860
+    /// against 0.836 for one view; best.ckpt by validation log-loss, which weighs every score where AUC let a few hard
+    /// fakes keep an undertrained epoch: 0.821 against 0.716 on the seed that failed; CutMix (each batch gets a box
+    /// pasted from a shuffled copy of itself, the labels weighted by area; my reading, not measured: partial
+    /// forgeries, as a swapped face in its real picture is): 0.883 against 0.795 (mean of seeds 0-3); the fake sources
+    /// drawn as the square root of their size, the reals as they come (<see cref="BalanceFakeSources"/>,
+    /// <see cref="SourcePower"/> 0.5), so a few hundred StyleGAN faces are not drowned by thousands of face swaps:
+    /// in-domain StyleGAN2 0.9928 against 0.9885 (the default preset: 0.9917). Not the default: it needs faces, and
+    /// the default preset serves whole pictures too. History: bench/LAB-RECORD.md.
     /// </summary>
     public static TrainConfig GeneralisePreset { get; } = DefaultPreset with
     {

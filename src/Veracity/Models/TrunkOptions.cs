@@ -32,7 +32,7 @@ public enum ModelInput
     /// The pixels and their <see cref="Srm"/> residuals side by side: a second first convolution on the residuals,
     /// starting from the same ImageNet weights, adds its output to the RGB one's, so the network sees a GAN face's
     /// colour and texture as well as the residuals. Measured on the generalise preset (face-swap fold, seed 1, Zen 5):
-    /// in-domain 0.996 against 0.990, but unseen face swaps 0.694 against 0.820 (README "Generalisation").
+    /// in-domain 0.996 against 0.990, but unseen face swaps 0.694 against 0.820 (bench/LAB-RECORD.md).
     /// </summary>
     RgbSrm,
 }
