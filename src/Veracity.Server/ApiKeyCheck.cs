@@ -5,16 +5,21 @@ using Microsoft.AspNetCore.Http;
 namespace Veracity.Server;
 
 /// <summary>
-/// With an API key, every <c>/api/*</c> request needs <c>Authorization: Bearer KEY</c>. Keys are compared as
-/// SHA-256 digests in constant time, so neither the key's length nor its prefix leaks through timing.
+/// With an API key, every <c>/api/*</c> request needs <c>Authorization: Bearer KEY</c>, and so do <c>/metrics</c> and
+/// <c>/openapi/*</c> with <c>--protect-metrics</c>. Keys are compared as SHA-256 digests in constant time, so neither
+/// the key's length nor its prefix leaks through timing.
 /// </summary>
-public sealed class ApiKeyCheck(RequestDelegate next, string key)
+public sealed class ApiKeyCheck(RequestDelegate next, string key, bool protectMetrics)
 {
     readonly byte[] _expected = SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
+    /// <summary>Whether a path is behind the key (and the rate limit).</summary>
+    public static bool Guards(PathString path, bool protectMetrics) =>
+        path.StartsWithSegments("/api") || protectMetrics && (path.StartsWithSegments("/metrics") || path.StartsWithSegments("/openapi"));
+
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments("/api") || Authorised(context.Request.Headers.Authorization.ToString()))
+        if (!Guards(context.Request.Path, protectMetrics) || Authorised(context.Request.Headers.Authorization.ToString()))
         {
             await next(context);
             return;

@@ -4,16 +4,13 @@ using Veracity.Inference;
 
 namespace Veracity.Server;
 
-/// <summary>One face the server scored: its box in the picture's pixels, the detector's confidence, its deepfake probability.</summary>
-public sealed record FaceResult(float X, float Y, float Width, float Height, float Confidence, double FakeProbability);
-
 /// <summary>
 /// One scored image, as <c>POST /api/v1/score</c> answers (JSON names are snake_case). On faces, the image's
 /// probability is its most suspicious face's, and <see cref="Faces"/> lists them (empty when no face was usable and
 /// the whole picture was scored); null when the server scores whole pictures.
 /// </summary>
 public sealed record ScoreResult(string Name, double FakeProbability, string Verdict, double Threshold, int Width, int Height,
-    double ElapsedMs, IReadOnlyList<FaceResult>? Faces = null)
+    double ElapsedMs, IReadOnlyList<ScoredFace>? Faces = null)
 {
     public static string VerdictOf(double probability, double threshold) => probability >= threshold ? "deepfake" : "real";
 }
@@ -32,7 +29,7 @@ public sealed record EvidenceMap(int Width, int Height, float[][] Values)
 /// (the most suspicious).
 /// </summary>
 public sealed record ExplainResponse(string Name, double FakeProbability, string Verdict, double Threshold, int Width, int Height,
-    double ElapsedMs, EvidenceMap Map, string OverlayPng, FaceResult? Face = null);
+    double ElapsedMs, EvidenceMap Map, string OverlayPng, ScoredFace? Face = null);
 
 /// <summary>The best epoch's validation figures.</summary>
 public sealed record ValidationSummary(int Epoch, double? Auc, double? AveragePrecision, double? Eer, double Accuracy, double LogLoss);

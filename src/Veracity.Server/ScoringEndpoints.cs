@@ -38,49 +38,48 @@ public static class ScoringEndpoints
             .Produces<ExplainResponse>(contentType: "application/json")
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status501NotImplemented);
-        api.MapGet("/model", (Detector detector, ServerApp.ServedFaces faces) => ModelCard.Of(detector, faces.Cropper?.Settings))
+        api.MapGet("/model", (Detector detector, PicturePreparer preparer) => ModelCard.Of(detector, preparer.Cropper?.Settings))
             .WithSummary("Backbone, input size, normalisation, training summary, validation metrics and threshold");
     }
 
-    static async Task<IResult> Score(HttpContext context, ServeOptions options, Detector detector, ServerApp.ServedFaces faces,
-        BatchScorer scorer, ServerMetrics metrics)
+    static async Task<IResult> Score(HttpContext context, ServeOptions options, Detector detector, PicturePreparer preparer, BatchScorer scorer,
+        Admission admission, ServerMetrics metrics)
     {
         var watch = Stopwatch.StartNew();
-        return await Guarded(context, options, metrics, async cancel =>
+        return await Guarded(context, options, metrics, admission, async cancel =>
         {
-            var uploads = await Uploads.ReadAsync(context.Request, options, options.MaxFiles, cancel);
-            double threshold = ThresholdOf(context.Request, detector);
-            var decoder = new ImageDecoder(options.MaxPixels);
-            var prepared = uploads.Select(upload => Prepare(decoder, detector, faces.Cropper, upload)).ToList();
-            var crops = prepared.SelectMany(p => p.Crops).ToList();
-            var pending = scorer.TryEnqueue(crops.Select(c => c.Chw).ToList(), cancel);
-            if (pending is null) return Busy(context, $"the queue holds {scorer.Queued} of {scorer.Capacity} images; retry shortly");
-            float[] scores = await Task.WhenAll(pending).WaitAsync(cancel);
-            double elapsed = watch.Elapsed.TotalMilliseconds;
-            var results = new List<ScoreResult>();
-            int next = 0;
-            foreach (var image in prepared)
+            var form = await Uploads.ReadAsync(context.Request, options, options.MaxFiles, cancel);
+            double threshold = ThresholdOf(context.Request, form, detector);
+            // The queue's places come before any decoding: one per picture, and more for a picture with several faces.
+            using var places = scorer.TryReserve(form.Files.Count);
+            if (places is null) return QueueFull(context, scorer);
+            var pictures = new List<(PreparedPicture Picture, Task<float[]> Scores)>(form.Files.Count);
+            int inputs = 0;
+            foreach (var upload in form.Files)
             {
-                var own = image.Crops.Select((crop, i) => (crop.Face, Score: (double)scores[next + i])).ToList();
-                next += own.Count;
-                double probability = own.Max(c => c.Score);
-                var faceResults = faces.Cropper is null ? null
-                    : own.Where(c => c.Face is not null).Select(c => FaceResultOf(c.Face!, c.Score)).ToList();
-                results.Add(new ScoreResult(image.Name, probability, ScoreResult.VerdictOf(probability, threshold), threshold,
-                    image.Header.Width, image.Header.Height, elapsed, faceResults));
+                var picture = await PrepareAsync(preparer, admission, upload, cancel);
+                inputs += picture.Inputs.Count;
+                if (inputs > scorer.Capacity) throw UploadProblem.MoreThanTheQueue(inputs, "faces", scorer.Capacity);
+                if (!places.TryGrow(picture.Inputs.Count - 1)) return QueueFull(context, scorer);
+                pictures.Add((picture, Task.WhenAll(places.Score(picture.Inputs.Select(i => i.Chw).ToList(), cancel))));
+            }
+            var results = new List<ScoreResult>(pictures.Count);
+            foreach (var (picture, scores) in pictures)
+            {
+                var scored = picture.Scored(await scores.WaitAsync(cancel), preparer.OnFaces);
+                double probability = scored.Score!.Value;
+                results.Add(new ScoreResult(picture.Name, probability, ScoreResult.VerdictOf(probability, threshold), threshold,
+                    picture.Header!.Width, picture.Header.Height, watch.Elapsed.TotalMilliseconds, scored.Faces));
             }
             return Results.Json(new ScoreResponse(results));
         });
     }
 
-    static FaceResult FaceResultOf(Face face, double probability) =>
-        new(face.X, face.Y, face.Width, face.Height, face.Score, probability);
-
-    static async Task<IResult> Explain(HttpContext context, string? format, ServeOptions options, Detector detector, ServerApp.ServedFaces faces,
-        BatchScorer scorer, ServerMetrics metrics)
+    static async Task<IResult> Explain(HttpContext context, string? format, ServeOptions options, Detector detector, PicturePreparer preparer,
+        BatchScorer scorer, Admission admission, ServerMetrics metrics)
     {
         var watch = Stopwatch.StartNew();
-        return await Guarded(context, options, metrics, async cancel =>
+        return await Guarded(context, options, metrics, admission, async cancel =>
         {
             bool json = (format ?? "png").ToLowerInvariant() switch
             {
@@ -93,21 +92,31 @@ public static class ScoringEndpoints
                     detail: "heatmaps need a ResNet checkpoint or an ONNX model exported with its evidence output " +
                         $"({detector.Info.Backbone}, {detector.Engine})",
                     type: "urn:veracity:problem:no-heatmaps");
-            var uploads = await Uploads.ReadAsync(context.Request, options, maxFiles: 1, cancel);
-            double threshold = ThresholdOf(context.Request, detector);
-            var decoder = new ImageDecoder(options.MaxPixels);
-            var input = Prepare(decoder, detector, faces.Cropper, uploads[0]);
-            var picture = input.Picture ?? Uploads.Decode(decoder, uploads[0]); // on faces, Prepare has decoded it in full already
+            var form = await Uploads.ReadAsync(context.Request, options, maxFiles: 1, cancel);
+            double threshold = ThresholdOf(context.Request, form, detector);
+            using var places = scorer.TryReserve(1);
+            if (places is null) return QueueFull(context, scorer);
+            var upload = form.Files[0];
+            RgbImage picture;
+            PreparedPicture input;
+            using (await admission.DecodeSlotAsync(cancel))
+                (picture, input) = Decoded(upload, () =>
+                {
+                    var header = preparer.Decoder.ReadHeader(upload.Bytes, upload.Name);
+                    var full = preparer.Decoder.Decode(upload.Bytes, upload.Name); // the overlay is drawn at the picture's own size
+                    return (full, preparer.OnFaces ? preparer.Prepare(full, upload.Name, header) : preparer.Prepare(upload.Bytes, upload.Name));
+                });
+            RequireInputs(input, preparer);
             int size = detector.Info.ImageSize;
-            // Every crop explained (one per face, or the whole picture); the most suspicious is shown.
-            var (crop, explanation) = await Task.Run(() => scorer.Exclusive(() => input.Crops.Select(c =>
+            // Every input explained (one per face, or the whole picture) in one turn on the network; the most suspicious is shown.
+            var (crop, explanation) = await places.Run(() => input.Inputs.Select(c =>
             {
                 using var image = tensor(c.Chw, [1, 3, size, size]);
                 return (c, detector.Explain(image));
-            }).MaxBy(x => x.Item2.FakeProbability)), cancel);
+            }).MaxBy(x => x.Item2.FakeProbability), cancel).WaitAsync(cancel);
             var cellsToPicture = crop.Face is null
                 ? SKMatrix.CreateScale((float)picture.Width / explanation.Width, (float)picture.Height / explanation.Height)
-                : FaceAligner.Matrix(crop.Face, size, faces.Cropper!.Settings.Margin).Invert()
+                : FaceAligner.Matrix(crop.Face, size, preparer.Cropper!.Settings.Margin).Invert()
                     .PreConcat(SKMatrix.CreateScale((float)size / explanation.Width, (float)size / explanation.Height));
             byte[] png = Heatmap.OverlayPng(picture, explanation.Evidence, explanation.Width, explanation.Height, cellsToPicture);
             string verdict = ScoreResult.VerdictOf(explanation.FakeProbability, threshold);
@@ -117,29 +126,67 @@ public static class ScoringEndpoints
                 context.Response.Headers["X-Verdict"] = verdict;
                 return Results.File(png, "image/png");
             }
-            return Results.Json(new ExplainResponse(input.Name, explanation.FakeProbability, verdict, threshold, input.Header.Width,
+            return Results.Json(new ExplainResponse(input.Name, explanation.FakeProbability, verdict, threshold, input.Header!.Width,
                 input.Header.Height, watch.Elapsed.TotalMilliseconds, EvidenceMap.Of(explanation), Convert.ToBase64String(png),
-                crop.Face is null ? null : FaceResultOf(crop.Face, explanation.FakeProbability)));
+                crop.Face is null ? null : ScoredFace.Of(crop.Face, explanation.FakeProbability)));
         });
+    }
+
+    /// <summary>An upload decoded and cut in one of the decode slots; the decoder's refusal becomes an HTTP problem.</summary>
+    static async Task<PreparedPicture> PrepareAsync(PicturePreparer preparer, Admission admission, Upload upload, CancellationToken cancel)
+    {
+        PreparedPicture picture;
+        using (await admission.DecodeSlotAsync(cancel))
+            picture = Decoded(upload, () => preparer.Prepare(upload.Bytes, upload.Name));
+        RequireInputs(picture, preparer);
+        return picture;
+    }
+
+    static T Decoded<T>(Upload upload, Func<T> decode)
+    {
+        try
+        {
+            return decode();
+        }
+        catch (ImageDecodeException e)
+        {
+            throw UploadProblem.From(e);
+        }
+    }
+
+    /// <summary>On faces, a picture without a usable face is refused (422) when the settings skip such pictures.</summary>
+    static void RequireInputs(PreparedPicture picture, PicturePreparer preparer)
+    {
+        if (picture.Inputs.Count == 0)
+            throw new UploadProblem("no-face", 422, "No usable face",
+                $"upload '{picture.Name}' has no face of at least {preparer.Cropper!.Settings.MinSize} px");
     }
 
     /// <summary>
     /// Runs a handler under the request's timeout, answering refused uploads as problems, a timeout as 503, and a
     /// client that has gone with nothing (its queued images are dropped by the scorer).
     /// </summary>
-    static async Task<IResult> Guarded(HttpContext context, ServeOptions options, ServerMetrics metrics,
+    static async Task<IResult> Guarded(HttpContext context, ServeOptions options, ServerMetrics metrics, Admission admission,
         Func<CancellationToken, Task<IResult>> handle)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(options.RequestTimeout);
         try
         {
+            using var admitted = admission.TryAdmit(context.Request);
+            if (admitted is null)
+                return Busy(context, $"the server is taking no more requests now ({options.MaxConcurrentRequests} at once, " +
+                    $"{options.MaxBytesInFlight:N0} bytes in flight); retry shortly");
             return await handle(timeout.Token);
         }
         catch (UploadProblem problem)
         {
             metrics.RejectedUploads.WithLabels(problem.Kind).Inc();
             return Results.Problem(statusCode: problem.Status, title: problem.Title, detail: problem.Message, type: problem.Type);
+        }
+        catch (ScorerStoppedException stopped)
+        {
+            return Busy(context, $"{stopped.Message}; the server is stopping");
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -151,6 +198,9 @@ public static class ScoringEndpoints
         }
     }
 
+    static IResult QueueFull(HttpContext context, BatchScorer scorer) =>
+        Busy(context, $"the queue holds {scorer.Queued} of {scorer.Capacity} images; retry shortly");
+
     static IResult Busy(HttpContext context, string detail)
     {
         context.Response.Headers.RetryAfter = "1";
@@ -158,49 +208,10 @@ public static class ScoringEndpoints
             type: "urn:veracity:problem:busy");
     }
 
-    sealed record PreparedCrop(Face? Face, float[] Chw);
-
-    /// <summary>An upload ready for the network; <see cref="Picture"/> is the full-size decode when faces needed one.</summary>
-    sealed record PreparedImage(string Name, ImageHeader Header, IReadOnlyList<PreparedCrop> Crops, RgbImage? Picture = null);
-
-    /// <summary>
-    /// Header first (its pixel limit is checked before any pixel is decoded), then the network's inputs: the whole
-    /// picture, or on faces one aligned crop per usable face (the whole picture when none is usable, or a 422 when
-    /// the settings skip such pictures).
-    /// </summary>
-    static PreparedImage Prepare(ImageDecoder decoder, Detector detector, FaceCropper? faces, Upload upload)
-    {
-        ImageHeader header;
-        try
-        {
-            header = decoder.ReadHeader(upload.Bytes, upload.Name);
-        }
-        catch (ImageDecodeException e)
-        {
-            throw UploadProblem.From(e);
-        }
-        var transform = detector.Transform;
-        float[] Chw(RgbImage image)
-        {
-            var chw = new float[transform.FloatCount];
-            transform.Normalize.WriteChw(image, chw);
-            return chw;
-        }
-        if (faces is null)
-            return new PreparedImage(upload.Name, header,
-                [new PreparedCrop(null, Chw(Uploads.Decode(decoder, upload, (transform.Width, transform.Height))))]);
-        var picture = Uploads.Decode(decoder, upload);
-        var crops = faces.Crops(picture, faces.Scan(picture), transform.Width, largestOnly: false);
-        if (crops.Count == 0)
-            throw new UploadProblem("no-face", 422, "No usable face", $"upload '{upload.Name}' has no face of at least {faces.Settings.MinSize} px");
-        return new PreparedImage(upload.Name, header, crops.Select(c => new PreparedCrop(c.Face, Chw(c.Image))).ToList(), picture);
-    }
-
     /// <summary>The request's threshold (query or form field), else the model's.</summary>
-    static double ThresholdOf(HttpRequest request, Detector detector)
+    static double ThresholdOf(HttpRequest request, UploadForm form, Detector detector)
     {
-        string? given = request.Query["threshold"].FirstOrDefault()
-            ?? (request.HasFormContentType ? request.Form["threshold"].FirstOrDefault() : null);
+        string? given = request.Query["threshold"].FirstOrDefault() ?? form.Fields.GetValueOrDefault("threshold");
         if (string.IsNullOrEmpty(given)) return detector.Info.Threshold;
         return double.TryParse(given, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value is >= 0 and <= 1
             ? value

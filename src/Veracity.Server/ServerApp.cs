@@ -5,7 +5,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
@@ -29,15 +29,15 @@ public static class ServerApp
     /// </summary>
     public static WebApplication Build(ServeOptions options, Action<WebApplicationBuilder>? configure = null)
     {
+        if (options.Problem is { } problem) throw new VeracityException(problem);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(ServerApp).Assembly.GetName().Name });
         builder.WebHost.UseUrls(options.Urls);
         // Start-up and shutdown lines, and warnings; not a line per request (/metrics counts them).
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
-        builder.Services.Configure<FormOptions>(form =>
+        builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            form.MultipartBodyLengthLimit = options.MaxRequestBytes;
-            form.ValueCountLimit = options.MaxFiles + 16;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -64,7 +64,7 @@ public static class ServerApp
                                         "With an API key, /api/* needs `Authorization: Bearer KEY`.";
             return Task.CompletedTask;
         }));
-        if (options.RateLimitPerMinute > 0) builder.Services.AddRateLimiter(limiter => LimitPerClient(limiter, options.RateLimitPerMinute));
+        if (options.RateLimitPerMinute > 0) builder.Services.AddRateLimiter(limiter => LimitPerClient(limiter, options));
 
         var metrics = new ServerMetrics();
         var watch = Stopwatch.StartNew();
@@ -74,8 +74,15 @@ public static class ServerApp
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(_ => detector); // built by a factory, so the container disposes it at shutdown
         builder.Services.AddSingleton(ModelFor(detector, options));
-        builder.Services.AddSingleton(_ => new ServedFaces(detector.FaceSettingsFor(options.Faces)));
-        builder.Services.AddSingleton<BatchScorer>();
+        // Built by factories, so the container disposes them at shutdown.
+        builder.Services.AddSingleton(_ => new PicturePreparer(detector, detector.FaceSettingsFor(options.Faces), options.MaxPixels));
+        builder.Services.AddSingleton(new Admission(options));
+        builder.Services.AddSingleton(services => new BatchScorer(services.GetRequiredService<BatchModel>(), options, metrics, failure =>
+        {
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Veracity.Server")
+                .LogCritical(failure, "The scoring worker died; the server stops so that a supervisor can restart it");
+            services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        }));
         builder.Services.AddHostedService<WarmUp>();
         configure?.Invoke(builder);
 
@@ -83,8 +90,10 @@ public static class ServerApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseHttpMetrics(http => http.SetMetricFactory(metrics.Factory));
-        if (options.ApiKey is { } key) app.UseMiddleware<ApiKeyCheck>(key);
+        if (options.ForwardedFrom.Count > 0) app.UseForwardedHeaders(ForwardedFrom(options.ForwardedFrom));
+        // The limiter before the key check, so that failed guesses at the key count against the guesser.
         if (options.RateLimitPerMinute > 0) app.UseRateLimiter();
+        if (options.ApiKey is { } key) app.UseMiddleware<ApiKeyCheck>(key, options.ProtectMetrics);
         var page = new ManifestEmbeddedFileProvider(typeof(ServerApp).Assembly, "wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
@@ -93,8 +102,8 @@ public static class ServerApp
         app.MapOpenApi();
         app.MapGet("/healthz", (BatchScorer scorer) => scorer.Ready
                 ? Results.Ok(new { Status = "ready" })
-                : Results.Json(new { Status = "warming up" }, statusCode: StatusCodes.Status503ServiceUnavailable))
-            .WithSummary("Ready once the model is loaded and a warm-up batch has run (503 until then).");
+                : Results.Json(new { Status = scorer.Failure is null ? "warming up" : "failed" }, statusCode: StatusCodes.Status503ServiceUnavailable))
+            .WithSummary("Ready once the model is loaded and a warm-up batch has run (503 until then, and once the scoring worker has died).");
         app.MapMetrics("/metrics", metrics.Registry);
         return app;
     }
@@ -114,11 +123,21 @@ public static class ServerApp
         return new BatchModel(batch => detector.Score(batch, options.Tta), detector.Info.ImageSize, sizes.Distinct().ToList(), torch);
     }
 
-    static void LimitPerClient(RateLimiterOptions limiter, int perMinute)
+    static ForwardedHeadersOptions ForwardedFrom(IReadOnlyList<string> proxies)
     {
+        var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor, ForwardLimit = 1 };
+        forwarded.KnownProxies.Clear();
+        forwarded.KnownIPNetworks.Clear();
+        foreach (string proxy in proxies) forwarded.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+        return forwarded;
+    }
+
+    static void LimitPerClient(RateLimiterOptions limiter, ServeOptions options)
+    {
+        int perMinute = options.RateLimitPerMinute;
         limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            context.Request.Path.StartsWithSegments("/api")
+            ApiKeyCheck.Guards(context.Request.Path, options.ProtectMetrics)
                 ? RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = perMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })
                 : RateLimitPartition.GetNoLimiter("open"));
@@ -130,14 +149,6 @@ public static class ServerApp
                     detail: $"at most {perMinute} API requests per minute from one client", type: "urn:veracity:problem:rate-limited")
                 .ExecuteAsync(rejected.HttpContext);
         };
-    }
-
-    /// <summary>The face cutter when the server scores faces (the checkpoint was trained on them, or --faces), else none.</summary>
-    public sealed class ServedFaces(Faces.FaceSettings? settings) : IDisposable
-    {
-        public Faces.FaceCropper? Cropper { get; } = settings is null ? null : new Faces.FaceCropper(settings);
-
-        public void Dispose() => Cropper?.Dispose();
     }
 
     /// <summary>Runs the warm-up batches in the background once the server has started; /healthz says ready after.</summary>

@@ -22,8 +22,12 @@ public sealed class UploadProblem(string kind, int status, string title, string 
     public static UploadProblem TooManyFiles(int count, int limit) => new("too-many-files", 413, "Too many files",
         $"{count} files in one request; at most {limit}");
 
-    public static UploadProblem TooBig(string name, long bytes, long limit) => new("too-big", 413, "File too large",
-        $"upload '{name}' is {bytes:N0} bytes; at most {limit:N0}");
+    public static UploadProblem TooBig(string name, long limit) => new("too-big", 413, "File too large",
+        $"upload '{name}' is larger than {limit:N0} bytes");
+
+    /// <summary>More pictures (or faces) in one request than the queue holds at all: retrying would never help.</summary>
+    public static UploadProblem MoreThanTheQueue(int inputs, string what, int capacity) => new("too-many-inputs", 413,
+        "More work than the server's queue holds", $"{inputs} {what} in one request; the queue holds at most {capacity}: send fewer");
 
     public static UploadProblem RequestTooBig(string detail) => new("too-big", 413, "Request too large", detail);
 

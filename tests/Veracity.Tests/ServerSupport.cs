@@ -69,18 +69,20 @@ public sealed class Served : IAsyncDisposable
     public ServerMetrics Metrics => App.Services.GetRequiredService<ServerMetrics>();
 
     /// <summary>Starts a server for <paramref name="model"/>; float32 TorchSharp by default, so scores match the offline path exactly.</summary>
+    /// <param name="network">Wraps the network's scoring (a test's fault or hold); <paramref name="gate"/> is one.</param>
     public static async Task<Served> StartAsync(string model, Func<ServeOptions, ServeOptions>? adjust = null, Gate? gate = null,
-        bool loopback = false, bool waitUntilReady = true)
+        bool loopback = false, bool waitUntilReady = true, Func<Func<Tensor, float[]>, Func<Tensor, float[]>>? network = null)
     {
+        network ??= gate is null ? null : gate.Wrap;
         var options = new ServeOptions { Model = model, Engine = Engine.Torch, MaxBatch = 4, Urls = "http://127.0.0.1:0" };
         options = adjust?.Invoke(options) ?? options;
         var app = ServerApp.Build(options, builder =>
         {
             if (!loopback) builder.WebHost.UseTestServer();
-            if (gate is not null)
+            if (network is not null)
             {
                 var real = (BatchModel)builder.Services.Last(d => d.ServiceType == typeof(BatchModel)).ImplementationInstance!;
-                builder.Services.AddSingleton(real with { Score = gate.Wrap(real.Score) });
+                builder.Services.AddSingleton(real with { Score = network(real.Score) });
             }
         });
         await app.StartAsync();

@@ -7,6 +7,7 @@ using Veracity.Data;
 using Veracity.Imaging;
 using Veracity.Inference;
 using Veracity.Models;
+using Microsoft.Extensions.DependencyInjection;
 using static TorchSharp.torch;
 
 namespace Veracity.Tests;
@@ -228,7 +229,7 @@ public class ServerTests(ServedModel served)
     public async Task A_full_queue_answers_503_with_retry_after_and_the_queued_requests_still_finish()
     {
         var gate = new Gate();
-        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { MaxBatch = 1, QueueCapacity = 2 }, gate);
+        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { MaxBatch = 1, QueueCapacity = 2, MaxFiles = 2 }, gate);
         gate.Armed = true;
         var first = server.Client.PostAsync("/api/v1/score", Served.Form(served.Images[0]));
         Assert.True(await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30)), "the first batch reached the network");
@@ -335,12 +336,175 @@ public class ServerTests(ServedModel served)
         var inFlight = server.Client.PostAsync("/api/v1/score", Served.Form(served.Images[0]));
         Assert.True(await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30)));
         var stopping = server.App.StopAsync();
-        await Task.Delay(300);
-        Assert.False(stopping.IsCompleted, "the server waits for the request in flight");
+        var lifetime = server.App.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
+        Assert.True(lifetime.ApplicationStopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "the server began to stop");
+        Assert.False(inFlight.IsCompleted, "the request in flight is held at the network, not cut off by the stop");
         gate.Open();
         Assert.Equal(HttpStatusCode.OK, (await inFlight).StatusCode);
         await stopping;
         await server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_request_that_finds_every_request_slot_taken_gets_503_before_its_body_is_decoded()
+    {
+        var gate = new Gate();
+        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { MaxConcurrentRequests = 1 }, gate);
+        gate.Armed = true;
+        var first = server.Client.PostAsync("/api/v1/score", Served.Form(served.Images[0]));
+        Assert.True(await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30)), "the first request reached the network");
+
+        var refused = await server.Client.PostAsync("/api/v1/score", Served.Form(served.Images[1]));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter!.Delta);
+        Assert.Equal(0, server.Scorer.Queued); // it never reached the queue
+        gate.Open();
+        Assert.Equal(HttpStatusCode.OK, (await first).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.PostAsync("/api/v1/score", Served.Form(served.Images[1]))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_declared_body_over_the_request_limit_is_refused_413_unread()
+    {
+        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { MaxFiles = 1, MaxFileBytes = 64 * 1024 });
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/score") { Content = new StreamContent(new HangingStream()) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=x");
+        request.Content.Headers.ContentLength = 10L * 1024 * 1024; // declared, never sent: the answer must come from the header alone
+        var response = await server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("urn:veracity:problem:too-big", (await Read<Problem>(response)).Type);
+    }
+
+    /// <summary>A request body that never arrives.</summary>
+    sealed class HangingStream : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("read synchronously");
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancel);
+            return 0;
+        }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public void A_queue_smaller_than_a_full_request_is_refused_at_start()
+    {
+        var e = Assert.Throws<VeracityException>(() =>
+            Veracity.Server.ServerApp.Build(new Veracity.Server.ServeOptions { Model = served.Checkpoint, MaxBatch = 4, QueueCapacity = 8, MaxFiles = 16 }));
+        Assert.Contains("--queue", e.Message);
+        Assert.Contains("--max-files", e.Message);
+    }
+
+    [Fact]
+    public async Task A_request_with_more_faces_than_the_queue_holds_gets_413_not_an_endless_503()
+    {
+        using var dir = new TempDir();
+        var astronaut = new ImageDecoder().Decode(Fixtures.Path("astronaut.jpg"));
+        var pair = new RgbImage(astronaut.Width * 2, astronaut.Height);
+        int row = astronaut.Width * 3;
+        for (int y = 0; y < astronaut.Height; y++)
+            for (int side = 0; side < 2; side++)
+                astronaut.Pixels.AsSpan(y * row, row).CopyTo(pair.Pixels.AsSpan(y * 2 * row + side * row));
+        string twoFaces = dir.File("two-faces.png");
+        File.WriteAllBytes(twoFaces, SkiaPixels.EncodePng(pair));
+
+        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { Faces = true, MaxBatch = 1, QueueCapacity = 1, MaxFiles = 1 });
+        var response = await server.Client.PostAsync("/api/v1/score", Served.Form(twoFaces));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var problem = await Read<Problem>(response);
+        Assert.Equal("urn:veracity:problem:too-many-inputs", problem.Type);
+        Assert.Contains("2 faces", problem.Detail);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.PostAsync("/api/v1/score", Served.Form(Fixtures.Path("astronaut.jpg")))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Explain_takes_its_place_in_the_queue_and_is_refused_when_the_queue_is_full()
+    {
+        var gate = new Gate();
+        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { MaxBatch = 1, QueueCapacity = 1, MaxFiles = 1 }, gate);
+        gate.Armed = true;
+        var first = server.Client.PostAsync("/api/v1/score", Served.Form(served.Images[0]));
+        Assert.True(await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30)));
+        var queued = server.Client.PostAsync("/api/v1/score", Served.Form(served.Images[1]));
+        await Until(() => server.Scorer.Queued == 1);
+
+        var refused = await server.Client.PostAsync("/api/v1/explain", Served.Form(served.Images[2])).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("urn:veracity:problem:busy", (await Read<Problem>(refused)).Type);
+
+        gate.Open();
+        Assert.Equal(HttpStatusCode.OK, (await first).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await queued).StatusCode);
+        var explained = await server.Client.PostAsync("/api/v1/explain", Served.Form(served.Images[2]));
+        Assert.Equal(HttpStatusCode.OK, explained.StatusCode);
+        Assert.Equal("image/png", explained.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public async Task A_dead_scoring_worker_turns_health_to_503_answers_waiting_requests_and_stops_the_server()
+    {
+        bool warm = false;
+        await using var server = await Served.StartAsync(served.Checkpoint, network: score => batch =>
+            Volatile.Read(ref warm) ? throw new OutOfMemoryException("a test's fault") : score(batch));
+        Volatile.Write(ref warm, true);
+        var lifetime = server.App.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
+
+        var response = await server.Client.PostAsync("/api/v1/score", Served.Form(served.Images[0])).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("scoring worker has stopped", (await Read<Problem>(response)).Detail);
+        var health = await server.Client.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("failed", await health.Content.ReadAsStringAsync());
+        Assert.True(lifetime.ApplicationStopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "the server stops so a supervisor restarts it");
+        Assert.IsType<OutOfMemoryException>(server.Scorer.Failure);
+    }
+
+    [Fact]
+    public async Task Failed_key_guesses_count_against_the_rate_limit_and_protect_metrics_guards_metrics_and_openapi()
+    {
+        await using var server = await Served.StartAsync(served.Checkpoint, o => o with { ApiKey = "s3cret-key", RateLimitPerMinute = 2, ProtectMetrics = true });
+        async Task<HttpStatusCode> Guess(string path)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "guess");
+            return (await server.Client.SendAsync(request)).StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, await Guess("/api/v1/model"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await Guess("/metrics"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await Guess("/openapi/v1.json"));
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/healthz")).StatusCode);
+
+        await using var open = await Served.StartAsync(served.Checkpoint, o => o with { ApiKey = "s3cret-key" });
+        Assert.Equal(HttpStatusCode.OK, (await open.Client.GetAsync("/metrics")).StatusCode); // without --protect-metrics, as before
+    }
+
+    [Fact]
+    public async Task Behind_a_known_proxy_the_rate_limit_counts_each_forwarded_client()
+    {
+        async Task<HttpStatusCode[]> Clients(Served server) => await Task.WhenAll(new[] { "10.0.0.1", "10.0.0.1", "10.0.0.2" }.Select(async client =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/model");
+            request.Headers.Add("X-Forwarded-For", client);
+            return (await server.Client.SendAsync(request)).StatusCode;
+        }).ToList().Select(async t => await t));
+
+        await using (var proxied = await Served.StartAsync(served.Checkpoint, o => o with { RateLimitPerMinute = 1, ForwardedFrom = ["127.0.0.1"] }, loopback: true))
+        {
+            var codes = await Clients(proxied);
+            Assert.Equal(1, codes[..2].Count(c => c == HttpStatusCode.TooManyRequests));
+            Assert.Equal(HttpStatusCode.OK, codes[2]);
+        }
+        await using var direct = await Served.StartAsync(served.Checkpoint, o => o with { RateLimitPerMinute = 1 }, loopback: true);
+        Assert.Equal(2, (await Clients(direct)).Count(c => c == HttpStatusCode.TooManyRequests)); // one client: the proxy's address
     }
 
     static async Task Until(Func<bool> condition) => await Until(() => Task.FromResult(condition()));

@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using Veracity.Data;
 using Veracity.Inference;
 
 namespace Veracity.Cli.Commands;
@@ -24,12 +23,13 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
             $"verdict (threshold {threshold:F3})");
         int unreadable = 0;
         string Verdict(double score) => score >= threshold ? "[red]deepfake[/]" : "[green]real[/]";
-        // Images may sit in different folders: score each against its own folder.
-        foreach (string path in settings.Images)
+        // One face detector for every file; images may sit in different folders, so each is read by its own path, and
+        // a batch of them at a time keeps memory bounded however many are given.
+        using var preparer = new PicturePreparer(detector, faces);
+        var results = settings.Images.Chunk(settings.BatchSize)
+            .SelectMany(paths => preparer.Score(paths.Select(path => preparer.Prepare(path, path)).ToList(), settings.Options.Scoring));
+        foreach (var (path, scored) in settings.Images.Zip(results))
         {
-            var result = Prediction.Run(detector, Path.GetDirectoryName(Path.GetFullPath(path))!, [Path.GetFileName(path)],
-                settings.Options.Scoring with { Workers = 1 }, OnError.Skip, faces: faces);
-            var scored = result.Images[0];
             if (scored.Score is not double score)
             {
                 unreadable++;
@@ -44,8 +44,8 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
                 table.AddRow(image, Markup.Escape(found), $"[bold]{score:F4}[/]", Verdict(score) + " (most suspicious face)");
                 foreach (var face in scored.Faces ?? [])
                     table.AddRow("", $"{face.X:F0}, {face.Y:F0}, {face.Width:F0}, {face.Height:F0}; {face.Confidence:F2}",
-                        face.Probability.ToString("F4"),
-                        Verdict(face.Probability));
+                        face.FakeProbability.ToString("F4"),
+                        Verdict(face.FakeProbability));
             }
             else table.AddRow(image, "", score.ToString("F4"), Verdict(score));
         }

@@ -100,7 +100,8 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
         }
     }
 
-    static byte[] ReadFile(string path)
+    /// <summary>A file's bytes, its absence or unreadability told as an <see cref="ImageDecodeException"/>.</summary>
+    public static byte[] ReadFile(string path)
     {
         try
         {
