@@ -61,7 +61,8 @@ static class LoadBench
         return rate;
     }
 
-    static Process StartServer(string model, string engine, string url, string maxBatch, string maxWaitMs)
+    /// <summary>The serve process; what it prints on standard output is kept in <paramref name="output"/> when given.</summary>
+    internal static Process StartServer(string model, string engine, string url, string maxBatch, string maxWaitMs, List<string>? output = null)
     {
         string cli = Path.Combine(BenchOptions.RepositoryRoot(), "src", "Veracity.Cli", "bin", "Release", "net10.0", "linux-x64", "Veracity.Cli.dll");
         if (!File.Exists(cli)) throw new FileNotFoundException($"build the CLI first (dotnet build -c Release): {cli}");
@@ -70,14 +71,14 @@ static class LoadBench
                                        "--max-batch", maxBatch, "--max-wait-ms", maxWaitMs })
             start.ArgumentList.Add(arg);
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null && output is not null) lock (output) output.Add(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"server: {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
     }
 
-    static bool Ready(HttpClient client)
+    internal static bool Ready(HttpClient client)
     {
         try
         {
@@ -174,7 +175,7 @@ static class LoadBench
         return (Value("veracity_batch_size_sum"), Value("veracity_batch_size_count"));
     }
 
-    static double RssMiB(Process process)
+    internal static double RssMiB(Process process)
     {
         try
         {

@@ -8,6 +8,8 @@
 //   dotnet run --project bench/Veracity.Bench -c Release -- torch-weights --out DIR   (starting weights for the Python peer)
 //   dotnet run --project bench/Veracity.Bench -c Release -- load --model CKPT --images DIR [--clients 1,4,16] [--seconds 30]
 //       [--bad-percent 10] [--engine auto] [--max-batch 32] [--max-wait-ms 10]   (veracity serve under load, on loopback)
+//   dotnet run --project bench/Veracity.Bench -c Release -- abuse --model CKPT --images DIR [--clients 16] [--seconds 60]
+//       (serve under a hostile mix: large pictures, many-file requests, bad uploads, disconnects)
 //   dotnet run --project bench/Veracity.Bench -c Release -- faces [--count 100] [--seconds 10]   (face detection, one core)
 using Veracity;
 using Veracity.Bench;
@@ -25,9 +27,10 @@ switch (mode)
     case "conv": ConvBench.Run(options); break;
     case "torch-weights": TorchWeights.Run(options); break;
     case "load": LoadBench.Run(options); break;
+    case "abuse": AbuseBench.Run(options); break;
     case "faces": FaceBench.Run(options); break;
     default:
-        Console.Error.WriteLine("usage: Veracity.Bench decode|model|pipeline|conv|torch-weights|load|faces [options]");
+        Console.Error.WriteLine("usage: Veracity.Bench decode|model|pipeline|conv|torch-weights|load|abuse|faces [options]");
         return 2;
 }
 return 0;
