@@ -62,7 +62,7 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         {
             // Faces are cut once for every fold.
             var (labels, images) = FacesCommand.CutForTraining(options.Labels, options.Images, Path.Combine(options.OutDir, "faces"), faces,
-                config.ImageSize);
+                config.ImageSize, config.Reencode);
             options = options with { Labels = labels, Images = images };
         }
         var folds = CrossValidation.Plan(options);

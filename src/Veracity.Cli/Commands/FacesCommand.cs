@@ -29,13 +29,14 @@ public sealed class FacesCommand : Command<FacesCommand.Settings>
     }
 
     /// <summary>Cuts the faces of a labelled folder into <paramref name="outDir"/>: the label file and image folder to train on.</summary>
-    internal static (string Labels, string Images) CutForTraining(string labels, string images, string outDir, FaceSettings faces, int size) =>
-        (Cut(labels, images, outDir, faces, size).LabelFile, FaceDataset.CropFolder(images, outDir));
+    internal static (string Labels, string Images) CutForTraining(string labels, string images, string outDir, FaceSettings faces, int size,
+        Imaging.Reencoding? reencode) =>
+        (Cut(labels, images, outDir, faces, size, reencode).LabelFile, FaceDataset.CropFolder(images, outDir));
 
     /// <summary>Runs <see cref="FaceDataset"/> with a progress bar and prints what a person should know about the result.</summary>
-    internal static FacesSummary Cut(string labels, string images, string outDir, FaceSettings faces, int size)
+    internal static FacesSummary Cut(string labels, string images, string outDir, FaceSettings faces, int size, Imaging.Reencoding? reencode = null)
     {
-        var summary = Ui.Counted("Finding and aligning faces", (start, step) => FaceDataset.Run(labels, images, outDir, faces, size, start, step));
+        var summary = Ui.Counted("Finding and aligning faces", (start, step) => FaceDataset.Run(labels, images, outDir, faces, size, start, step, reencode));
         var table = new Table().Title("Faces").AddColumns("", "pictures");
         table.AddRow("pictures", summary.Images.ToString("N0"));
         table.AddRow("crops written (this run / resumed)", $"{summary.Written:N0} / {summary.Resumed:N0}");

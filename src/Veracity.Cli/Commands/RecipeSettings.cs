@@ -91,6 +91,19 @@ public class RecipeSettings : FaceOptionSettings
     public double? SourcePower { get; init; }
     [CommandOption("--sources <FILE>"), Description("img_name,source for label files without a source column.")]
     public string? SourcesFile { get; init; }
+    [CommandOption("--reencode <QUALITY[,SIDE]>"), Description("Put every picture through one pipeline before anything else, in " +
+        "training and (recorded in the checkpoint) at scoring: longer side down to SIDE px (default 250, never enlarged), then JPEG " +
+        "at QUALITY, so that neither class can be told by its format, size or compression (stats shows whether they can).")]
+    public string? Reencode { get; init; }
+
+    /// <summary>--reencode as given (null when not), or an error naming the option.</summary>
+    Imaging.Reencoding? Reencoding => Reencode?.Split(',', StringSplitOptions.TrimEntries) switch
+    {
+        null => null,
+        [var q] when int.TryParse(q, out int quality) => new Imaging.Reencoding(quality),
+        [var q, var side] when int.TryParse(q, out int quality) && int.TryParse(side, out int longSide) => new Imaging.Reencoding(quality, longSide),
+        _ => throw new InvalidSettingException(nameof(TrainConfig.Reencode), $"takes QUALITY or QUALITY,SIDE (for example 90 or 90,250), not '{Reencode}'"),
+    };
 
     public TrainConfig Config()
     {
@@ -115,7 +128,7 @@ public class RecipeSettings : FaceOptionSettings
             LayerDecay = LayerDecay ?? c.LayerDecay,
             MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
             BalanceSources = BalanceSources ?? c.BalanceSources, BalanceFakeSources = BalanceFakeSources ?? c.BalanceFakeSources,
-            SourcePower = SourcePower ?? c.SourcePower,
+            SourcePower = SourcePower ?? c.SourcePower, Reencode = Reencoding ?? c.Reencode,
             Faces = Faces || c.Faces is not null ? FaceSettings(c.Faces) : null,
         };
     }
@@ -146,6 +159,6 @@ public class RecipeSettings : FaceOptionSettings
     protected bool SetsRecipe =>
         new object?[] { Model, Epochs, EpochSize, BatchSize, Lr, Optimizer, WeightDecay, Scheduler, StepSize, Gamma, Warmup, ImageSize, Limit, Seed,
             Workers, LogEvery, Precision, SelectBy, Rotation, ColorJitter, RandomResizedCrop, Blur, Jpeg, Mixup, Cutmix, DownUp, Noise, Erasing,
-            Input, Freeze, Ema, AverageEpochs, Crop, LayerDecay, SourcePower, BalanceSources, BalanceFakeSources }.Any(v => v is not null)
+            Input, Freeze, Ema, AverageEpochs, Crop, LayerDecay, SourcePower, BalanceSources, BalanceFakeSources, Reencode }.Any(v => v is not null)
         || NoPretrained || Faces || SetsFaces || Preset != TrainConfig.DefaultPreset.Preset;
 }

@@ -78,11 +78,22 @@ public sealed class StatsCommand : Command<StatsCommand.Settings>
             AnsiConsole.MarkupLineInterpolated($"Formats: {string.Join(", ", r.Formats.Select(f => $"{f.Key} {f.Value:N0}"))}");
         }
 
+        PrintShortcuts(r.ShortcutWarnings);
         ListFirst("Rows whose file is missing", r.Missing);
         ListFirst("Files that could not be decoded", r.DecodeFailures.Select(f => $"{f.Name}: {f.Problem}").ToList());
         ListFirst("Files without a row (ignored)", r.Unlabelled);
         if (r.HasProblems)
             AnsiConsole.MarkupLine("[red]Problems found:[/] fix or drop the rows above (all are listed with --json).");
+    }
+
+    /// <summary>Traits of the files that tell the classes apart by themselves; train prints the same before it starts.</summary>
+    public static void PrintShortcuts(IReadOnlyList<TraitComparison> warnings)
+    {
+        foreach (var warning in warnings)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]shortcut:[/] {warning.Describe()}");
+        if (warnings.Count > 0)
+            AnsiConsole.MarkupLine("  Remove it before you trust a figure: re-encode every picture through one pipeline (train --reencode QUALITY), " +
+                                   "or gather files made the same way.");
     }
 
     static string Flag(string label, int count) => count > 0 ? $"[red]{label}[/]" : label;

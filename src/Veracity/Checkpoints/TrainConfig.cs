@@ -40,6 +40,11 @@ public sealed record TrainConfig
     /// checkpoint cuts faces the same way by itself.
     /// </summary>
     public Faces.FaceSettings? Faces { get; init; }
+    /// <summary>
+    /// Every picture goes through this one pipeline (resize, JPEG) before anything else, in training and at scoring
+    /// alike, so that neither class can be told by how its files were made (null: pictures as they are).
+    /// </summary>
+    public Imaging.Reencoding? Reencode { get; init; }
     /// <summary>Each epoch draws every source of a class equally often (<see cref="Data.Sources.BalancedOrder"/>).</summary>
     public bool BalanceSources { get; init; }
     /// <summary>
@@ -186,6 +191,7 @@ public sealed record TrainConfig
         }
         var spec = Backbones.Get(Model);
         Require(ImageSize >= 32 && ImageSize % 32 == 0, nameof(ImageSize), "must be a multiple of 32, at least 32");
+        Require(Reencode?.Problem is null, nameof(Reencode), Reencode?.Problem ?? "");
         Require(Epochs >= 1, nameof(Epochs), "must be at least 1");
         Require(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
         Require(TestViews >= 1, nameof(TestViews), "must be at least 1");

@@ -23,8 +23,12 @@ public sealed record DatasetReport(
     SizeSummary? Height,
     IReadOnlyDictionary<string, int> Formats,
     IReadOnlyList<DecodeFailure> DecodeFailures,
-    IReadOnlyList<SourceCount> BySource)
+    IReadOnlyList<SourceCount> BySource,
+    IReadOnlyList<TraitComparison> Shortcuts)
 {
+    /// <summary>The traits that tell the classes (or a fake source from the reals) apart almost perfectly on their own.</summary>
+    public IReadOnlyList<TraitComparison> ShortcutWarnings => Shortcuts.Where(c => c.Warns).ToList();
+
     public double FakeFraction => Rows == 0 ? 0 : (double)Fake / Rows;
 
     /// <summary>Rows that point at missing or undecodable files: a data set with any of these is not usable as it is.</summary>
@@ -49,7 +53,7 @@ public sealed record DatasetReport(
         var missing = rows.Where(r => !onDisk.Contains(r.Name)).Select(r => r.Name).ToList();
         var unlabelled = onDisk.Where(name => !labelled.Contains(name)).Order(StringComparer.Ordinal).ToList();
 
-        var present = rows.Where(r => onDisk.Contains(r.Name)).Select(r => r.Name).ToArray();
+        var present = rows.Where(r => onDisk.Contains(r.Name)).ToArray();
         bool sampled = sample > 0 && present.Length > sample;
         if (sampled)
         {
@@ -60,20 +64,23 @@ public sealed record DatasetReport(
         startChecking?.Invoke(present.Length);
         var decoder = new ImageDecoder();
         var headers = new ConcurrentBag<ImageHeader>();
+        var traits = new ConcurrentBag<Shortcuts.Sample>();
         var failures = new ConcurrentBag<DecodeFailure>();
-        Parallel.ForEach(present, name =>
+        Parallel.ForEach(present, row =>
         {
-            string path = ImagePaths.Resolve(imageFolder, name);
+            string path = ImagePaths.Resolve(imageFolder, row.Name);
             try
             {
-                var header = decoder.ReadHeader(path);
+                byte[] bytes = ImageDecoder.ReadFile(path);
+                var header = decoder.ReadHeader(bytes, path);
                 // A full decode (at a small scale) finds truncated and corrupt data that the header hides.
-                decoder.Decode(path, Math.Min(header.Width, 64), Math.Min(header.Height, 64));
+                decoder.Decode(bytes, path, (Math.Min(header.Width, 64), Math.Min(header.Height, 64)));
                 headers.Add(header);
+                traits.Add(new Shortcuts.Sample(row, FileTraits.Of(bytes, header)));
             }
             catch (ImageDecodeException e)
             {
-                failures.Add(new DecodeFailure(name, e.Problem));
+                failures.Add(new DecodeFailure(row.Name, e.Problem));
             }
             fileChecked?.Invoke();
         });
@@ -84,7 +91,7 @@ public sealed record DatasetReport(
             rows.Count(r => r.Target == 0), rows.Count(r => r.Target == 1), onDisk.Count,
             missing, unlabelled, present.Length, sampled, Summarise(widths), Summarise(heights),
             headers.GroupBy(h => h.Format).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key, g => g.Count()),
-            failures.OrderBy(f => f.Name, StringComparer.Ordinal).ToList(), Sources.Counts(rows));
+            failures.OrderBy(f => f.Name, StringComparer.Ordinal).ToList(), Sources.Counts(rows), Data.Shortcuts.Compare(traits.ToList()));
     }
 
     static SizeSummary? Summarise(int[] sorted) =>

@@ -25,8 +25,8 @@ public sealed class ImageDataset
     }
 
     /// <summary>Labelled rows (a label file's) under <paramref name="imageRoot"/>.</summary>
-    public static ImageDataset Labelled(string imageRoot, IReadOnlyList<LabelRow> rows, SampleTransform transform) =>
-        new(imageRoot, rows.Select(r => r.Name).ToList(), rows.Select(r => r.Target).ToList(), transform);
+    public static ImageDataset Labelled(string imageRoot, IReadOnlyList<LabelRow> rows, SampleTransform transform, ImageDecoder? decoder = null) =>
+        new(imageRoot, rows.Select(r => r.Name).ToList(), rows.Select(r => r.Target).ToList(), transform, decoder);
 
     /// <summary>Reads <paramref name="labelFile"/> and takes its first <paramref name="limit"/> rows when given (the reference's head(N)).</summary>
     public static ImageDataset FromLabelFile(string labelFile, string imageRoot, SampleTransform transform, int? limit = null)

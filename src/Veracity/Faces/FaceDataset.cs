@@ -24,8 +24,9 @@ public static class FaceDataset
     public const string LogFile = "faces.jsonl", ReportFile = "faces_report.json", PreviewFile = "preview.png", CutFile = "faces_cut.json";
     const int PreviewRows = 6;
 
+    /// <param name="reencode">The pipeline every picture goes through before its faces are found (none: as they are).</param>
     public static FacesSummary Run(string labelFile, string images, string outDir, FaceSettings settings, int size,
-        Action<int>? start = null, Action? fileDone = null)
+        Action<int>? start = null, Action? fileDone = null, Reencoding? reencode = null)
     {
         settings.Validate();
         if (size < 16) throw new VeracityException("the crop size must be at least 16 px");
@@ -43,7 +44,7 @@ public static class FaceDataset
         int resumed = rows.Count(r => records.ContainsKey(r.Name));
         using var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         using var cropper = new FaceCropper(settings);
-        var decoder = new ImageDecoder();
+        var decoder = new ImageDecoder(reencode: reencode);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int written = 0;
         start?.Invoke(rows.Count);

@@ -21,13 +21,16 @@ public sealed record ImageHeader(int Width, int Height, string Format);
 /// Decodes image files to 8-bit RGB with SkiaSharp: EXIF orientation applied, grey/CMYK/paletted/16-bit/alpha
 /// converted, and a pixel limit checked from the header before any pixel is decoded (decompression bombs).
 /// When a smaller size is wanted, JPEGs are decoded straight at a reduced scale, which is about twice as fast
-/// as decoding in full and resizing.
+/// as decoding in full and resizing. With a <see cref="Reencoding"/>, every picture is decoded in full, put through
+/// it, and the result decoded as asked.
 /// </summary>
-public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
+public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels, Reencoding? reencode = null)
 {
     public const long DefaultMaxPixels = 100_000_000;
 
     public long MaxPixels { get; } = maxPixels;
+
+    public Reencoding? Reencode { get; } = reencode;
 
     public ImageHeader ReadHeader(string path) => ReadHeader(ReadFile(path), path);
 
@@ -49,7 +52,10 @@ public sealed class ImageDecoder(long maxPixels = ImageDecoder.DefaultMaxPixels)
     /// Decodes an image held in memory (an upload), at its own size or resized to <paramref name="target"/>. The
     /// format comes from the bytes, never from a name; <paramref name="name"/> only names the image in errors.
     /// </summary>
-    public RgbImage Decode(byte[] bytes, string name, (int Width, int Height)? target = null)
+    public RgbImage Decode(byte[] bytes, string name, (int Width, int Height)? target = null) =>
+        Reencode is null ? DecodeAsIs(bytes, name, target) : DecodeAsIs(Reencode.Encode(DecodeAsIs(bytes, name, null)), name, target);
+
+    RgbImage DecodeAsIs(byte[] bytes, string name, (int Width, int Height)? target)
     {
         using var image = Open(bytes, name);
         var codec = image.Codec;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Veracity.Data;
+using Veracity.Imaging;
 using Veracity.Models;
 using static TorchSharp.torch;
 using Veracity.Checkpoints;
@@ -122,6 +123,14 @@ public sealed class Detector : IDisposable
         true => Info.Config.Faces ?? new Faces.FaceSettings(),
         null => Info.Config.Faces,
     };
+
+    /// <summary>
+    /// A decoder that puts pictures through the pipeline the model was trained behind (<see cref="TrainConfig.Reencode"/>):
+    /// a model trained on faces had it applied to its pictures before their faces were cut, so it applies when faces are
+    /// cut here too, and not to pictures scored whole (face crops already cut, as crossval scores them).
+    /// </summary>
+    public ImageDecoder Decoder(bool cutsFaces, long maxPixels = ImageDecoder.DefaultMaxPixels) =>
+        new(maxPixels, cutsFaces || Info.Config.Faces is null ? Info.Config.Reencode : null);
 
     public SampleTransform Transform => SampleTransform.Evaluation(Info.ImageSize, Info.ImageSize, Info.Normalize);
 

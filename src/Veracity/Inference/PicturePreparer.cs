@@ -55,7 +55,7 @@ public sealed class PicturePreparer : IDisposable
     public PicturePreparer(Detector detector, FaceSettings? faces, long maxPixels = ImageDecoder.DefaultMaxPixels)
     {
         _detector = detector;
-        Decoder = new ImageDecoder(maxPixels);
+        Decoder = detector.Decoder(cutsFaces: faces is not null, maxPixels);
         Cropper = faces is null ? null : new FaceCropper(faces);
     }
 

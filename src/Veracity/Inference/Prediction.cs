@@ -69,7 +69,7 @@ public static class Prediction
     static PredictionResult OnWholeImages(Detector detector, string imageRoot, IReadOnlyList<string> names, ScoringOptions options,
         Action<int>? startBatches, Action? batchDone)
     {
-        var dataset = new ImageDataset(imageRoot, names, targets: null, detector.Transform);
+        var dataset = new ImageDataset(imageRoot, names, targets: null, detector.Transform, detector.Decoder(cutsFaces: false));
 
         var loader = new DataLoader(dataset, new LoaderOptions(options.BatchSize, Workers: options.Workers, TolerateUnreadable: true));
         var results = new ScoredImage[names.Count];

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using OptimizerHelper = TorchSharp.Modules.OptimizerHelper;
 using Veracity.Data;
+using Veracity.Imaging;
 using Veracity.Models;
 using static TorchSharp.torch;
 using Veracity.Checkpoints;
@@ -46,11 +47,13 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         var spec = Backbones.Get(config.Model);
         var (trainRows, valRows) = LoadRows();
         var augmentations = config.TrainAugmentations();
+        // Face crops were cut from re-encoded pictures (TrainCommand.OnFaces); whole pictures are re-encoded as they load.
+        var decoder = new ImageDecoder(reencode: config.Faces is null ? config.Reencode : null);
         var train = new DataLoader(ImageDataset.Labelled(data.TrainImages, trainRows,
                 new SampleTransform(config.Crop ?? config.ImageSize, config.Crop ?? config.ImageSize, augmentations, spec.Normalize)
                 {
                     DecodeWidth = config.ImageSize, DecodeHeight = config.ImageSize,
-                }),
+                }, decoder),
             // A last batch of one image is left out: batch norm learns nothing from one value per channel, and at
             // 32 px (resnet18's last stage 1×1) its running variance became NaN, and with it every later score.
             new LoaderOptions(config.BatchSize, Shuffle: true, Seed: config.Seed, Workers: config.Workers,
@@ -63,7 +66,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 EpochSize = config.EpochSize,
             });
         var val = new DataLoader(ImageDataset.Labelled(data.ValImages ?? data.TrainImages, valRows,
-                SampleTransform.Evaluation(config.ImageSize, config.ImageSize, spec.Normalize)),
+                SampleTransform.Evaluation(config.ImageSize, config.ImageSize, spec.Normalize), decoder),
             new LoaderOptions(config.BatchSize, Workers: config.Workers));
 
         OptimizerHelper? optimizer = null;
