@@ -10,15 +10,68 @@
 # printed from what has finished. Set VERACITY to a built binary to skip `dotnet run`. Since 2026-12-03 crossval
 # picks each fold's epoch on a share of its training part, not on the held-out part it tests: it refuses a WORK_DIR
 # whose folds an older version split, so give a new one.
+#
+# The sealed exam (bench/devdata/exam.txt) is a set of whole sources that every tuning run leaves out. It is scored
+# only for a recipe being adopted, once per commit:
+#   bench/generalisation.sh DEVDATA_DIR WORK_DIR --exam generalise|default
+# trains that preset, as committed (src/ must be clean), on every tuning source (8 epochs of 3,000 pictures, as the
+# whole-corpus levers), scores each exam source's fakes against the exam's reals and appends the figures to
+# bench/exam-record.tsv. A lever is adopted by putting it into a preset and committing; nothing else reaches the exam.
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: $0 DEVDATA_DIR WORK_DIR [LEVER ...]" >&2
+  echo "usage: $0 DEVDATA_DIR WORK_DIR [LEVER ...]   or   $0 DEVDATA_DIR WORK_DIR --exam generalise|default" >&2
   exit 2
 fi
 devdata="$(cd "$1" && pwd)"; work="$2"; shift 2
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$work"; work="$(cd "$work" && pwd)"
 v() { if [ -n "${VERACITY:-}" ]; then "$VERACITY" "$@"; else "$root/veracity" "$@"; fi; }
+
+# Tuning rows (every source but the exam's) and exam rows, from the corpus's labels.
+/usr/bin/python3 - "$devdata/labels.csv" "$root/bench/devdata/exam.txt" "$work/tuning.csv" "$work/exam.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+exam = {line.strip() for line in open(sys.argv[2]) if line.strip() and not line.startswith("#")}
+missing = exam - {r["source"] for r in rows}
+if missing:
+    sys.exit(f"error: the exam's sources {sorted(missing)} are not in {sys.argv[1]}: build the corpus from bench/devdata/sources.tsv")
+for path, keep in ((sys.argv[3], lambda r: r["source"] not in exam), (sys.argv[4], lambda r: r["source"] in exam)):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["img_name", "target", "source"])
+        writer.writerows([r["img_name"], r["target"], r["source"]] for r in rows if keep(r))
+PY
+
+if [ "${1:-}" = "--exam" ]; then
+  recipe="${2:-}"
+  refuse() { echo "refused: $1" >&2; exit 2; }
+  case "$recipe" in
+    generalise|default) ;;
+    *) refuse "the exam scores only a recipe being adopted, a preset as committed (generalise or default), not '$recipe'; \
+choose levers on the tuning folds, put the one you adopt into the preset, commit, then run the exam" ;;
+  esac
+  [ -z "$(git -C "$root" status --porcelain -- src)" ] || refuse "src/ has uncommitted changes: the exam scores the recipe as committed"
+  commit="$(git -C "$root" rev-parse HEAD)"; record="$root/bench/exam-record.tsv"
+  if [ -s "$record" ] && awk -F'\t' -v c="$commit" -v p="$recipe" '$1 == c && $2 == p { found = 1 } END { exit !found }' "$record"; then
+    refuse "the $recipe preset at ${commit:0:8} has been scored on the exam already (bench/exam-record.tsv); the exam is run once"
+  fi
+  out="$work/exam/$recipe-${commit:0:8}"
+  mkdir -p "$out"
+  echo "== exam: train --preset $recipe on the tuning sources, score the sealed exam ($(grep -v '^#' "$root/bench/devdata/exam.txt" | paste -sd' '))"
+  [ -s "$out/run/best.ckpt" ] || v train --preset "$recipe" --epochs 8 --epoch-size 3000 --train-labels "$work/tuning.csv" \
+    --train-images "$devdata/images" --out "$out/run"
+  [ -s "$out/eval/metrics.json" ] || v evaluate --model "$out/run/best.ckpt" --labels "$work/exam.csv" --images "$devdata/images" \
+    --by-source --out "$out/eval"
+  [ -s "$record" ] || printf 'commit\tpreset\tdate\tcpu\texam AUC by fake source (against every exam real)\tthe exam overall\n' > "$record"
+  /usr/bin/python3 - "$out/eval/metrics.json" "$commit" "$recipe" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs)" >> "$record" <<'PY'
+import datetime, json, sys
+m = json.load(open(sys.argv[1]))
+by_source = ", ".join(f"{s['source']} {s['vsAllReals']['auc']:.4f}" for s in m["bySource"])
+print(f"{sys.argv[2]}\t{sys.argv[3]}\t{datetime.date.today()}\t{sys.argv[4]}\t{by_source}\t{m['overall']['auc']:.4f}")
+PY
+  tail -n 1 "$record"
+  exit 0
+fi
 
 # The screening set: a seeded sample of each source (all of the small ones), so one fold trains in minutes.
 if [ ! -s "$work/screen.csv" ]; then
@@ -181,7 +234,7 @@ for lever in "${levers[@]}"; do
   chosen "$name" || continue
   labels="$work/$set/labels.csv"; images="$work/$set/images"
   if [ "$set" = screen ]; then labels="$work/screen.csv"; images="$devdata/images"; fi
-  if [ "$set" = all ]; then labels="$devdata/labels.csv"; images="$devdata/images"; fi
+  if [ "$set" = all ]; then labels="$work/tuning.csv"; images="$devdata/images"; fi
   out="$work/runs/$name"
   # Faces are cut once per label set, size, margin and face resolution, and shared by every lever on them.
   faces="$work/faces-$set-$size"
