@@ -40,10 +40,10 @@ static class UnknownOption
         .ToList();
 
     /// <summary>
-    /// The option nearest to <paramref name="typed"/>, or null when the nearest is more edits away than a third of the
-    /// typed name's letters, or 2 for short names ("--lable" → "--labels" is 2): further than that it is another word,
-    /// not a slip, as "--tta" is at least 3 edits from every option of stats. Failing that, the only option that begins
-    /// with the typed name, as "--batch-size" begins with "--batch" (5 edits). Case is ignored: "--Model" → "--model".
+    /// The option nearest to <paramref name="typed"/>, when it is at most a third of the typed name's letters away
+    /// (rounded; at least one edit): "--lable" → "--labels" is 2 of 5 letters. Further than that it is another word, not
+    /// a slip: "--by" is 2 edits from "--lr", all of it. Failing that, the only option that begins with the typed name,
+    /// as "--batch-size" begins with "--batch" (5 edits). Case is ignored: "--Model" → "--model".
     /// </summary>
     public static string? Closest(string typed, IReadOnlyList<string> options)
     {
@@ -51,7 +51,7 @@ static class UnknownOption
         var nearest = options.Select(option => (Option: option, Edits: EditDistance(word, Bare(option))))
             .DefaultIfEmpty()
             .MinBy(candidate => candidate.Edits);
-        if (nearest.Option is not null && nearest.Edits <= Math.Max(2, word.Length / 3)) return nearest.Option;
+        if (nearest.Option is not null && nearest.Edits <= Math.Max(1, (word.Length + 1) / 3)) return nearest.Option;
         var begun = options.Where(option => Bare(option).StartsWith(word, StringComparison.Ordinal)).ToList();
         return begun.Count == 1 ? begun[0] : null;
     }

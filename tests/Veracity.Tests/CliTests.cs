@@ -154,6 +154,7 @@ public class CliTests
     [InlineData("--batch", "--batch-size")] // 5 edits, but the only option it begins
     [InlineData("--tta", null)] // 3 edits from every option below
     [InlineData("--bogus-flag", null)]
+    [InlineData("--by", null)] // 2 edits from "--lr": a different word, not a slip
     public void The_closest_option_is_a_slip_away(string typed, string? closest) =>
-        Assert.Equal(closest, UnknownOption.Closest(typed, ["--labels", "--images", "--model", "--batch-size", "--sample", "--json"]));
+        Assert.Equal(closest, UnknownOption.Closest(typed, ["--labels", "--images", "--model", "--batch-size", "--sample", "--json", "--lr"]));
 }
