@@ -141,6 +141,11 @@ public class CliTests
         Assert.Equal(2, stats.ExitCode);
         Assert.Contains("unknown option '--tta' for stats; veracity stats --help lists its options", stats.Unwrapped);
 
+        // crossval's --by is gone: folds leave out a source, the only kind there was.
+        var by = Cli.Run("crossval", "--labels", "L", "--images", "D", "--by", "source");
+        Assert.Equal(2, by.ExitCode);
+        Assert.Contains("unknown option '--by' for crossval; veracity crossval --help lists its options", by.Unwrapped);
+
         // Before its image, the unknown option is refused, not read as taking the image for its value.
         var score = Cli.Run("score", "--bogus", "a.jpg", "--model", "M");
         Assert.Equal(2, score.ExitCode);
