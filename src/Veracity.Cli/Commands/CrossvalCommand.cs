@@ -2,7 +2,7 @@ using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Veracity.Checkpoints;
-using Veracity.Evaluation;
+using Veracity.Experiments;
 using Veracity.Training;
 
 namespace Veracity.Cli.Commands;
