@@ -1,5 +1,5 @@
 using Veracity.Checkpoints;
-using Veracity.Data;
+using Veracity.Imaging;
 using Veracity.Inference;
 
 namespace Veracity.Server;

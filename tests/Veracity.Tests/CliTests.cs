@@ -1,3 +1,6 @@
+using System.Reflection;
+using Spectre.Console.Cli;
+using Veracity.Cli;
 using Veracity.Data;
 
 namespace Veracity.Tests;
@@ -99,4 +102,64 @@ public class CliTests
         Assert.Equal(2, noFaces.ExitCode);
         Assert.Contains("--faces is needed for face options", noFaces.All);
     }
+
+    public static TheoryData<string> Commands() => new(VeracityCommands.All.Select(command => command.Name));
+
+    /// <summary>
+    /// Every registered command, given the longest of its options with the last letter dropped, refuses it, names it and
+    /// suggests the option; a command without options points to its help. Required arguments (score's images) are
+    /// given, so the option is all that is wrong.
+    /// </summary>
+    [Theory, MemberData(nameof(Commands))]
+    public void Every_command_refuses_an_unknown_option_and_suggests_the_one_meant(string name)
+    {
+        var command = VeracityCommands.All.Single(c => c.Name == name);
+        var options = UnknownOption.DeclaredOptions(command.Settings);
+        string? meant = options.MaxBy(option => option.Length);
+        string typo = meant is null ? "--no-such-option" : meant[..^1];
+        Assert.DoesNotContain(typo, options);
+        var arguments = command.Settings.GetProperties()
+            .Select(property => property.GetCustomAttribute<CommandArgumentAttribute>())
+            .OfType<CommandArgumentAttribute>()
+            .Where(argument => argument.IsRequired)
+            .Select(argument => "x");
+
+        var result = Cli.Run([name, .. arguments, typo, "3"]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(meant is null ? $"unknown option '{typo}' for {name}; veracity {name} --help lists its options"
+            : $"unknown option '{typo}' for {name}; did you mean '{meant}'?", result.Unwrapped);
+    }
+
+    [Fact]
+    public void An_unknown_option_far_from_every_option_points_to_the_help()
+    {
+        var predict = Cli.Run("predict", "--model", "M", "--images", "D", "--bogus-flag", "3", "--out", "x.csv");
+        Assert.Equal(2, predict.ExitCode);
+        Assert.Contains("unknown option '--bogus-flag' for predict; veracity predict --help lists its options", predict.Unwrapped);
+
+        var stats = Cli.Run("stats", "--labels", "L", "--images", "D", "--tta", "9");
+        Assert.Equal(2, stats.ExitCode);
+        Assert.Contains("unknown option '--tta' for stats; veracity stats --help lists its options", stats.Unwrapped);
+
+        // crossval's --by is gone: folds leave out a source, the only kind there was.
+        var by = Cli.Run("crossval", "--labels", "L", "--images", "D", "--by", "source");
+        Assert.Equal(2, by.ExitCode);
+        Assert.Contains("unknown option '--by' for crossval; veracity crossval --help lists its options", by.Unwrapped);
+
+        // Before its image, the unknown option is refused, not read as taking the image for its value.
+        var score = Cli.Run("score", "--bogus", "a.jpg", "--model", "M");
+        Assert.Equal(2, score.ExitCode);
+        Assert.Contains("unknown option '--bogus' for score", score.Unwrapped);
+    }
+
+    [Theory]
+    [InlineData("--modle", "--model")] // swapped letters: 1 edit
+    [InlineData("--Model", "--model")]
+    [InlineData("--lable", "--labels")] // 2 edits
+    [InlineData("--batch", "--batch-size")] // 5 edits, but the only option it begins
+    [InlineData("--tta", null)] // 3 edits from every option below
+    [InlineData("--bogus-flag", null)]
+    [InlineData("--by", null)] // 2 edits from "--lr": a different word, not a slip
+    public void The_closest_option_is_a_slip_away(string typed, string? closest) =>
+        Assert.Equal(closest, UnknownOption.Closest(typed, ["--labels", "--images", "--model", "--batch-size", "--sample", "--json", "--lr"]));
 }

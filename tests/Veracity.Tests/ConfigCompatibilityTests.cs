@@ -81,7 +81,7 @@ public class ConfigCompatibilityTests
         Assert.Equal((OptimizerKind.AdamW, Schedule.Cosine, Precision.BFloat16, SelectBy.Auc),
             (info.Config.Optimizer, info.Config.Scheduler, info.Config.Precision, info.Config.SelectBy));
         Assert.Equal(0.37528890494657996, info.Metrics!.ValLogLoss);
-        Assert.Equal(Data.Normalize.CntkBgr, info.Normalize);
+        Assert.Equal(Imaging.Normalize.CntkBgr, info.Normalize);
         using var detector = Inference.Detector.Load(path, Inference.Engine.Torch);
         using var images = TorchSharp.torch.zeros(2, 3, 128, 128);
         Assert.Equal(2, detector.Score(images).Length);

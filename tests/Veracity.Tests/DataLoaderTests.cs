@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Veracity.Data;
+using Veracity.Imaging;
 using static TorchSharp.torch;
 
 namespace Veracity.Tests;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Veracity.Checkpoints;
 using Veracity.Data;
 using Veracity.Evaluation;
+using Veracity.Experiments;
 using Veracity.Inference;
 using Veracity.Metrics;
 using Veracity.Synth;

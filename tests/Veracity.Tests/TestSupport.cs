@@ -50,6 +50,9 @@ public static class Cli
     public sealed record Result(int ExitCode, string Output, string Error)
     {
         public string All => Output + Error;
+
+        /// <summary>All the output with each run of whitespace made one space: redirected, the console wraps lines at 80 columns.</summary>
+        public string Unwrapped => System.Text.RegularExpressions.Regex.Replace(All, @"\s+", " ");
     }
 
     public static Result Run(params string[] args)

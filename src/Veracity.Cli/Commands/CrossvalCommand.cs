@@ -2,7 +2,7 @@ using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Veracity.Checkpoints;
-using Veracity.Evaluation;
+using Veracity.Experiments;
 using Veracity.Training;
 
 namespace Veracity.Cli.Commands;
@@ -16,8 +16,6 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         [CommandOption("--labels <FILE>"), Description("img_name,target,source (or give --sources).")]
         public string Labels { get; init; } = "";
         [CommandOption("--images <DIR>")] public string Images { get; init; } = "";
-        [CommandOption("--by <WHAT>"), Description("What a fold leaves out: source (the only one so far).")]
-        public string By { get; init; } = "source";
         [CommandOption("--folds <LIST>"), Description("all, or the fake sources to leave out, comma-separated.")]
         public string Folds { get; init; } = "all";
         [CommandOption("--hold-out <F>"), Description("Share of the reals (and of each fake source) held out for testing, the same in every fold.")]
@@ -34,7 +32,6 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
 
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) ? ValidationResult.Error("--labels and --images are required")
-            : By != "source" ? ValidationResult.Error("--by must be source")
             : HoldOut is <= 0 or >= 1 ? ValidationResult.Error("--hold-out must be between 0 and 1")
             : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
             : Members < 1 ? ValidationResult.Error("--members must be at least 1")

@@ -1,4 +1,4 @@
-using Veracity.Data;
+using Veracity.Imaging;
 using Veracity.Metrics;
 
 namespace Veracity.Checkpoints;

@@ -1,4 +1,4 @@
-using Veracity.Data;
+using Veracity.Imaging;
 using static TorchSharp.torch;
 
 namespace Veracity.Models;

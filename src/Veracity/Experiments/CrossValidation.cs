@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Text.Json;
 using Veracity.Checkpoints;
 using Veracity.Data;
+using Veracity.Evaluation;
 using Veracity.Inference;
 using Veracity.Metrics;
 using Veracity.Training;
 
-namespace Veracity.Evaluation;
+namespace Veracity.Experiments;
 
 /// <summary>
 /// What a cross-validation runs: the labelled data, the recipe, which fake sources to leave out, and where. With
@@ -137,7 +138,7 @@ public static class CrossValidation
             options.Labels, options.Config, options.Members, options.HoldOut, meanUnseenAuc = report.MeanUnseenAuc,
             worst = report.Worst?.Source, folds = results,
         }, Json));
-        Plots.CrossValHeatmap(report, Path.Combine(options.OutDir, HeatmapFile));
+        CrossValHeatmap.Write(report, Path.Combine(options.OutDir, HeatmapFile));
         return report;
     }
 
