@@ -15,7 +15,7 @@ for preset in seed default; do
     --train-labels "$work/seen/trainset_label.txt" --train-images "$work/seen/trainset" \
     --val-labels "$work/seen/valset_label.txt" --val-images "$work/seen/valset"
   v evaluate --model "$work/$preset/best.ckpt" --labels "$work/unseen/trainset_label.txt" --images "$work/unseen/trainset" \
-    --by-type --out "$work/$preset/unseen"
+    --by-source --out "$work/$preset/unseen"
 done
 for preset in seed default; do
   printf '%-8s held-out AUC: ' "$preset"
