@@ -22,8 +22,9 @@ static class VeracityCommands
         Entry<FacesCommand>("faces", "Find, align and cut each picture's largest face into a copy of the data set; " +
             "report pictures with 0, several or small faces."),
         Entry<PrepareCommand>("prepare", "Write a pre-scaled, lossless copy of a data set for faster training."),
-        Entry<ModelsCommand>("models", "List the backbones and their starting weights."),
+        Entry<ModelsCommand>("models", "List the built-in detector and the backbones; --card prints the built-in's model card."),
         Entry<TrainCommand>("train", "Fine-tune a detector (presets: seed = the reference baseline, default = the team's recipe)."),
+        Entry<AdaptCommand>("adapt", "Teach a trained detector (the built-in one by default) a new kind of forgery from a few examples."),
         Entry<EvaluateCommand>("evaluate", "ROC AUC, TPR@FPR 1e-3, AP, EER, accuracy, log-loss; ROC and score plots."),
         Entry<CrossvalCommand>("crossval",
             "Leave-one-source-out: train without each fake source, test on it; a table, crossval.json and a heatmap."),

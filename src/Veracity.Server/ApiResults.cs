@@ -40,9 +40,10 @@ public sealed record TrainingSummary(string Preset, int Epochs, int ImageSize, d
 
 /// <summary><c>GET /api/v1/model</c>: what the server runs and how well it did on validation.</summary>
 public sealed record ModelCard(string Backbone, int ImageSize, string Engine, double Threshold, Normalize Normalize, string InitialWeights,
-    TrainingSummary Training, ValidationSummary? Validation, bool Heatmaps, Faces.FaceSettings? Faces, DateTime SavedAt)
+    TrainingSummary Training, ValidationSummary? Validation, bool Heatmaps, Faces.FaceSettings? Faces, DateTime SavedAt,
+    string? TrainedOn = null, string? NotReliableOn = null)
 {
-    public static ModelCard Of(Detector detector, Faces.FaceSettings? faces)
+    public static ModelCard Of(Detector detector, Faces.FaceSettings? faces, BuiltInModel? builtIn)
     {
         var info = detector.Info;
         var config = info.Config;
@@ -52,6 +53,6 @@ public sealed record ModelCard(string Backbone, int ImageSize, string Engine, do
                 config.Precision.ToString(), info.Data is null ? null : Path.GetFileName(info.Data.TrainLabels),
                 info.Data?.ValLabels is { } val ? Path.GetFileName(val) : null, info.Data?.ValLabels is null ? info.Data?.ValFraction : null),
             info.Metrics is { } m ? new ValidationSummary(m.Epoch, m.ValAuc, m.ValAp, m.ValEer, m.ValAccuracy, m.ValLogLoss) : null,
-            detector.CanExplain, faces, info.SavedAt);
+            detector.CanExplain, faces, info.SavedAt, builtIn?.TrainedOn, builtIn?.NotReliableOn);
     }
 }

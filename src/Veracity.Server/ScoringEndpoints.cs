@@ -38,7 +38,8 @@ public static class ScoringEndpoints
             .Produces<ExplainResponse>(contentType: "application/json")
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status501NotImplemented);
-        api.MapGet("/model", (Detector detector, PicturePreparer preparer) => ModelCard.Of(detector, preparer.Cropper?.Settings))
+        api.MapGet("/model", (Detector detector, PicturePreparer preparer, ServeOptions options) =>
+                ModelCard.Of(detector, preparer.Cropper?.Settings, options.BuiltIn))
             .WithSummary("Backbone, input size, normalisation, training summary, validation metrics and threshold");
     }
 

@@ -6,6 +6,8 @@ namespace Veracity.Server;
 public sealed record ServeOptions
 {
     public required string Model { get; init; }
+    /// <summary>The built-in detector's manifest when <see cref="Model"/> is it: the model card says what it was trained on.</summary>
+    public BuiltInModel? BuiltIn { get; init; }
     public Engine Engine { get; init; } = Engine.Auto;
     /// <summary>Loopback only unless the user says otherwise.</summary>
     public string Urls { get; init; } = "http://127.0.0.1:5080";

@@ -30,7 +30,7 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        string outDir = settings.Out ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.Models[0]))!, "eval");
+        string outDir = settings.Out ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.Model))!, "eval");
         var report = Evaluate(settings.Options, settings.Labels, settings.Images, settings.BySource, settings.SourcesFile);
         Print(report);
         Ui.ReportConvolutionFallbacks();

@@ -12,12 +12,20 @@ public sealed record InferenceOptions(IReadOnlyList<string> Models, Inference.En
 /// <summary>Options shared by the commands that run a trained model over files.</summary>
 public class InferenceSettings : ScoringSettings
 {
-    [CommandOption("--model <CKPT>"), Description("A checkpoint written by train (best.ckpt). predict and evaluate take several " +
+    [CommandOption("--model <CKPT>"), Description("A checkpoint written by train (best.ckpt) or an exported .onnx model; without " +
+        "it, the built-in detector (veracity models --card says what it was trained on). predict and evaluate take several " +
         "(--model a --model b) and average their scores.")]
     public string[] Models { get; init; } = [];
 
+    /// <summary>The models to run: those given, else the built-in detector (its file checked against its sha256).</summary>
+    public IReadOnlyList<string> ModelPaths => _paths ??= Models.Length > 0 ? Models : [Inference.BuiltInModel.Read().Verified()];
+    IReadOnlyList<string>? _paths;
+
+    /// <summary>Whether the built-in detector runs (no --model given).</summary>
+    public bool UsesBuiltIn => Models.Length == 0;
+
     /// <summary>The one model (commands that do not average several).</summary>
-    public string Model => Models.FirstOrDefault() ?? "";
+    public string Model => ModelPaths[0];
 
     /// <summary>Whether the command averages several models' scores (else it takes one).</summary>
     protected virtual bool AveragesModels => false;
@@ -32,11 +40,11 @@ public class InferenceSettings : ScoringSettings
     [CommandOption("--workers <N>"), Description("Decoding threads.")]
     public int Workers { get; init; } = 2;
 
-    public InferenceOptions Options => new(Models, Engine, new Inference.ScoringOptions(Tta, BatchSize, Workers, Window),
+    public InferenceOptions Options => new(ModelPaths, Engine, new Inference.ScoringOptions(Tta, BatchSize, Workers, Window),
         UseFaces);
 
     public override ValidationResult Validate() =>
-        Models.Length == 0 || Models.Any(string.IsNullOrEmpty) ? ValidationResult.Error("--model is required")
+        Models.Any(string.IsNullOrEmpty) ? ValidationResult.Error("--model needs a file")
         : Models.Length > 1 && !AveragesModels ? ValidationResult.Error("--model is taken once here; predict and evaluate average several")
         : Window < 0 ? ValidationResult.Error("--window must be a size in pixels (0: the whole picture)")
         : BatchSize < 1 ? ValidationResult.Error("--batch-size must be at least 1")

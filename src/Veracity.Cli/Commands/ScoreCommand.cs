@@ -52,6 +52,8 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
         AnsiConsole.Write(table);
         Ui.ReportConvolutionFallbacks();
         AnsiConsole.MarkupLineInterpolated($"Threshold {threshold:F4} is the validation equal-error-rate threshold stored in {settings.Model}.");
+        if (settings.UsesBuiltIn)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]The built-in detector was {BuiltInModel.Read().Caveat}[/] (veracity models --card).");
         return unreadable > 0 ? 1 : 0;
     }
 }

@@ -12,8 +12,9 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
 {
     public sealed class Settings : ScoringSettings
     {
-        [CommandOption("--model <CKPT|ONNX>"), Description("A checkpoint written by train (best.ckpt) or an exported .onnx model.")]
-        public string Model { get; init; } = "";
+        [CommandOption("--model <CKPT|ONNX>"), Description("A checkpoint written by train (best.ckpt) or an exported .onnx model; " +
+            "without it, the built-in detector.")]
+        public string? Model { get; init; }
 
         [CommandOption("--urls <URLS>"), Description("Where to listen; loopback by default. Use http://0.0.0.0:PORT to listen on every interface.")]
         public string Urls { get; init; } = "http://127.0.0.1:5080";
@@ -61,15 +62,19 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         public int RateLimit { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required")
-            : base.Validate() is { Successful: false } scoring ? scoring
+            base.Validate() is { Successful: false } scoring ? scoring
             : MaxWaitMs < 0 ? ValidationResult.Error("--max-wait-ms cannot be negative")
             : Options.Problem is { } problem ? ValidationResult.Error(problem)
             : ValidationResult.Success();
 
+        /// <summary>The built-in detector when no --model is given.</summary>
+        Inference.BuiltInModel? BuiltIn => Model is null ? _builtIn ??= Inference.BuiltInModel.Read() : null;
+        Inference.BuiltInModel? _builtIn;
+
         public ServeOptions Options => new()
         {
-            Model = Model,
+            Model = Model ?? BuiltIn!.Verified(),
+            BuiltIn = BuiltIn,
             Engine = Engine,
             Urls = Urls,
             MaxBatch = MaxBatch,

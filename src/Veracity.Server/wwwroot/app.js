@@ -4,6 +4,7 @@
   const KEY_STORE = 'veracity.apiKey';
   const MAX_PARALLEL = 2;
   const $ = (sel, root = document) => root.querySelector(sel);
+  let caveat = '';                // what the model card says a verdict cannot be trusted on
   const files = new WeakMap();   // card -> File
   const urls = new WeakMap();    // card -> object URL
   let apiKey = sessionStorage.getItem(KEY_STORE) || '';
@@ -131,6 +132,7 @@
         h('div', { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 1, 'aria-label': 'Fake probability' },
           h('div', { class: 'bar-fill' }), h('div', { class: 'bar-mark', 'aria-hidden': 'true' })),
         h('p', { class: 'verdict' }),
+        h('p', { class: 'caveat muted small', hidden: true }),
         h('p', { class: 'meta' })),
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'heatmap-toggle', 'aria-pressed': 'false', disabled: true, text: 'Show heatmap' }),
@@ -172,6 +174,9 @@
     verdict.replaceChildren(h('span', { class: 'icon', 'aria-hidden': 'true', text: fake ? '⚠' : '✓' }), ' ',
       h('span', { text: fake ? 'Likely deepfake' : 'Likely real' }));
     card.dataset.verdict = fake ? 'deepfake' : 'real';
+    const caveatLine = $('.caveat', card);
+    caveatLine.textContent = caveat;
+    caveatLine.hidden = !caveat;
     const meta = [Number.isFinite(t) ? `Threshold: ${t.toFixed(4)}` : null,
       r.width && r.height ? `${r.width} × ${r.height} px` : null,
       Number.isFinite(r.elapsed_ms) ? `${Math.round(r.elapsed_ms)} ms` : null].filter(Boolean);
@@ -339,6 +344,8 @@
     try {
       const m = await api('api/v1/model');
       modelFailed = false;
+      // The built-in detector says what it was trained on and where it is not reliable, beside every verdict.
+      caveat = m.trained_on ? `Trained on ${m.trained_on}; not reliable on ${m.not_reliable_on}.` : '';
       body.replaceChildren(renderModel(m));
       if (typeof m.threshold === 'number') thresholdInput.placeholder = m.threshold.toFixed(4);
     } catch (err) {

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Veracity.Data;
+using TorchSharp;
 using Veracity.Models;
 using static TorchSharp.torch;
 
@@ -34,6 +35,20 @@ public static class Checkpoint
             average.save(writer);
         });
 
+    /// <summary>
+    /// A copy of a checkpoint for scoring and fine-tuning only: its weights in half precision (resnet18: 22 MB
+    /// instead of 45), no optimiser state and no weight average. The rounding moves a weight by at most 2^-11 of itself.
+    /// </summary>
+    public static void CompactCopy(string from, string to)
+    {
+        var (info, model) = Load(from);
+        using (model)
+        {
+            model.to(ScalarType.Float16);
+            Save(to, info with { HalfWeights = true }, model);
+        }
+    }
+
     /// <summary>Reads only the description (fast; no weights are built).</summary>
     public static CheckpointInfo ReadInfo(string path)
     {
@@ -55,7 +70,9 @@ public static class Checkpoint
         {
             try
             {
+                if (info.HalfWeights) model.to(ScalarType.Float16);
                 model.load(reader, strict: true);
+                if (info.HalfWeights) model.to(ScalarType.Float32);
             }
             catch (Exception e) when (e is not VeracityException)
             {

@@ -27,4 +27,9 @@ public sealed record CheckpointInfo
     /// <summary>The decision threshold for a verdict: the validation EER threshold, else 0.5.</summary>
     public double Threshold { get; init; } = BinaryMetrics.DecisionThreshold;
     public DateTime SavedAt { get; init; } = DateTime.UtcNow;
+    /// <summary>
+    /// The weights are stored in half precision (<see cref="Checkpoint.CompactCopy"/>): half the file, for a model that
+    /// ships in the repository; loaded back to float32.
+    /// </summary>
+    public bool HalfWeights { get; init; }
 }

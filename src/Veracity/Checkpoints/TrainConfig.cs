@@ -10,6 +10,11 @@ public sealed record TrainConfig
     public string Preset { get; init; } = "default";
     public string Model { get; init; } = Models.Backbones.Default;
     public bool Pretrained { get; init; } = true;
+    /// <summary>
+    /// Start from this checkpoint's weights (the same backbone, input and frozen stages) instead of the backbone's
+    /// starting weights: how <c>adapt</c> fine-tunes a trained detector on a new kind of forgery.
+    /// </summary>
+    public string? InitialCheckpoint { get; init; }
     public int ImageSize { get; init; } = 256;
     public int Epochs { get; init; } = 3;
     /// <summary>

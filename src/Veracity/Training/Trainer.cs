@@ -42,6 +42,16 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         return new Trainer(info.Config, info.Data, runDir, observer).Run(resumeFrom: info, stop);
     }
 
+    /// <summary>The weights of a trained checkpoint to fine-tune; its network must be the one this run's settings build.</summary>
+    nn.Module<Tensor, Tensor> StartingFrom(string path)
+    {
+        var (info, model) = Checkpoint.Load(path);
+        var (want, have) = ((config.Model, config.Input, config.Freeze), (info.Backbone, info.Config.Input, info.Config.Freeze));
+        if (want == have) return model;
+        model.Dispose();
+        throw new VeracityException($"{path} holds {have}, but this run trains {want}: fine-tuning keeps the network");
+    }
+
     TrainResult Run(CheckpointInfo? resumeFrom, CancellationToken stop)
     {
         var spec = Backbones.Get(config.Model);
@@ -76,7 +86,9 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         {
             if (resumeFrom is null)
             {
-                model = Backbones.Create(config.Model, config.Pretrained, config.Seed, config.Input, config.Freeze);
+                model = config.InitialCheckpoint is { } start
+                    ? StartingFrom(start)
+                    : Backbones.Create(config.Model, config.Pretrained, config.Seed, config.Input, config.Freeze);
                 optimizer = MakeOptimizer(model);
                 average?.CopyFrom(model);
             }
@@ -241,7 +253,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
         Checkpoint.Save(Path.Combine(runDir, file), new CheckpointInfo
         {
             Backbone = config.Model, ImageSize = config.ImageSize, Normalize = spec.Normalize,
-            InitialWeights = config.Pretrained && spec.Pretrained ? spec.Weights : "none: random initialisation",
+            InitialWeights = config.InitialCheckpoint is { } start ? $"fine-tuned from {Path.GetFileName(start)} ({Checkpoint.ReadInfo(start).InitialWeights})"
+                : config.Pretrained && spec.Pretrained ? spec.Weights : "none: random initialisation",
             Config = config, Data = data, Epoch = epoch, NextBatch = nextBatch, Progress = progress, BestScore = best,
             Metrics = metrics, Threshold = metrics?.EerThreshold ?? BinaryMetrics.DecisionThreshold,
         }, model, optimizer, average?.Model);

@@ -1,0 +1,84 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text.Json;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Veracity.Checkpoints;
+using Veracity.Experiments;
+using Veracity.Inference;
+using Veracity.Training;
+
+namespace Veracity.Cli.Commands;
+
+[Description("Teaches a trained detector (the built-in one by default) a new kind of forgery from a few labelled examples, " +
+    "rehearsing on what it was trained on, and prints the new kind's and the old kinds' AUC before and after.")]
+public sealed class AdaptCommand : Command<AdaptCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--model <CKPT>"), Description("The detector to adapt (a checkpoint); default: the built-in one.")]
+        public string? Model { get; init; }
+        [CommandOption("--labels <FILE>"), Description("img_name,target[,source] of the new examples (deepfakes of the new kind, reals too if you have them).")]
+        public string Labels { get; init; } = "";
+        [CommandOption("--images <DIR>")] public string Images { get; init; } = "";
+        [CommandOption("--out <RUNDIR>"), Description("Where the adapted checkpoint (run/best.ckpt) and adapt.json go.")]
+        public string Out { get; init; } = "";
+        [CommandOption("--rehearse <LABELS>"), Description("What the detector was trained on, to rehearse (default: where its checkpoint says).")]
+        public string? Rehearse { get; init; }
+        [CommandOption("--rehearse-images <DIR>")] public string? RehearseImages { get; init; }
+        [CommandOption("--validation-share <F>"), Description("Of the new examples, kept to validate on.")]
+        public double ValidationShare { get; init; } = 0.3;
+        [CommandOption("--epochs <N>")] public int Epochs { get; init; } = 3;
+        [CommandOption("--lr <LR>")] public double Lr { get; init; } = 1e-4;
+        [CommandOption("--rehearse-ratio <R>"), Description("Rehearsed pictures per new training example.")]
+        public double RehearseRatio { get; init; } = 2;
+        [CommandOption("--seed <N>")] public int Seed { get; init; }
+
+        public override ValidationResult Validate() =>
+            string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) || string.IsNullOrEmpty(Out)
+                ? ValidationResult.Error("--labels, --images and --out are required")
+            : ValidationShare is <= 0 or >= 1 ? ValidationResult.Error("--validation-share must be between 0 and 1")
+            : Epochs < 1 ? ValidationResult.Error("--epochs must be at least 1")
+            : Lr <= 0 ? ValidationResult.Error("--lr must be positive")
+            : RehearseRatio < 0 ? ValidationResult.Error("--rehearse-ratio cannot be negative")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        string baseModel = settings.Model ?? BuiltInModel.Read().Verified();
+        if (Path.GetExtension(baseModel).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
+            throw new VeracityException($"{baseModel} is an ONNX model: adapt fine-tunes a checkpoint (.ckpt)");
+        var options = new AdaptOptions(baseModel, settings.Labels, settings.Images, settings.Out, settings.Rehearse, settings.RehearseImages,
+            settings.ValidationShare, settings.Epochs, settings.Lr, settings.RehearseRatio, Seed: settings.Seed);
+        var plan = Adaptation.Plan(options);
+        var config = Adaptation.ConfigFor(Checkpoint.ReadInfo(baseModel), options);
+        string runDir = Path.Combine(settings.Out, "run");
+        var data = new TrainData(plan.TrainLabels, plan.Images, plan.ValLabels, plan.Images, settings.ValidationShare);
+        if (config.Faces is { } faces) data = TrainCommand.OnFaces(data, faces, config.ImageSize, settings.Out, config.Reencode);
+        AnsiConsole.MarkupLineInterpolated(
+            $"New examples: {plan.NewTrain} to train on, {plan.NewVal} to validate on; rehearsal: {plan.RehearseTrain} and {plan.RehearseVal}");
+
+        var scoring = new ScoringOptions();
+        var before = Ui.Counted("Scoring before", (_, _) => Adaptation.Measure(baseModel, data.ValLabels!, data.ValImages!, plan.NewSources, scoring));
+        var clock = Stopwatch.StartNew();
+        TrainResult result = null!;
+        using (var stop = new StopSignals(cancellation))
+            Ui.Progress().Start(progress => result = Trainer.Train(config, data, runDir, new TrainingProgress(progress), stop.Token));
+        if (result.Outcome != TrainOutcome.Finished) return 130;
+        double minutes = clock.Elapsed.TotalMinutes;
+        string adapted = Path.Combine(runDir, Trainer.BestFile);
+        var after = Ui.Counted("Scoring after", (_, _) => Adaptation.Measure(adapted, data.ValLabels!, data.ValImages!, plan.NewSources, scoring));
+
+        var table = new Table().AddColumns("kind", "AUC before", "AUC after");
+        table.AddRow($"new ({string.Join(", ", plan.NewSources)})", before.NewKindAuc.ToString("F4"), after.NewKindAuc.ToString("F4"));
+        foreach (var old in before.OldKinds)
+            table.AddRow(Markup.Escape(old.Source), old.VsAllReals.Auc?.ToString("F4") ?? "n/a",
+                after.OldKinds.FirstOrDefault(a => a.Source == old.Source)?.VsAllReals.Auc?.ToString("F4") ?? "n/a");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"Adapted in {minutes:F1} min: [bold]{Path.GetFullPath(adapted)}[/]");
+        AtomicFile.WriteAllBytes(Path.Combine(settings.Out, "adapt.json"), JsonSerializer.SerializeToUtf8Bytes(
+            new { baseModel, plan, before, after, minutes }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        return 0;
+    }
+}
