@@ -28,19 +28,7 @@ mkdir -p "$work"; work="$(cd "$work" && pwd)"
 v() { if [ -n "${VERACITY:-}" ]; then "$VERACITY" "$@"; else "$root/veracity" "$@"; fi; }
 
 # Tuning rows (every source but the exam's) and exam rows, from the corpus's labels.
-/usr/bin/python3 - "$devdata/labels.csv" "$root/bench/devdata/exam.txt" "$work/tuning.csv" "$work/exam.csv" <<'PY'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-exam = {line.strip() for line in open(sys.argv[2]) if line.strip() and not line.startswith("#")}
-missing = exam - {r["source"] for r in rows}
-if missing:
-    sys.exit(f"error: the exam's sources {sorted(missing)} are not in {sys.argv[1]}: build the corpus from bench/devdata/sources.tsv")
-for path, keep in ((sys.argv[3], lambda r: r["source"] not in exam), (sys.argv[4], lambda r: r["source"] in exam)):
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["img_name", "target", "source"])
-        writer.writerows([r["img_name"], r["target"], r["source"]] for r in rows if keep(r))
-PY
+bash "$root/bench/devdata/split-exam.sh" "$devdata" "$work"
 
 if [ "${1:-}" = "--exam" ]; then
   recipe="${2:-}"

@@ -14,6 +14,9 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
     {
         [CommandOption("--model <CKPT>")] public string Model { get; init; } = "";
         [CommandOption("--out <FILE>")] public string Out { get; init; } = "model.onnx";
+        [CommandOption("--compact"), Description("Write a compact checkpoint (.ckpt: half-precision weights, no optimiser state) instead " +
+            "of ONNX: for a model that ships, as the built-in detector does (45 MB of resnet18 weights become 22 MB).")]
+        public bool Compact { get; init; }
 
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required") : ValidationResult.Success();
@@ -21,6 +24,13 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
+        if (settings.Compact)
+        {
+            Checkpoint.CompactCopy(settings.Model, settings.Out);
+            AnsiConsole.MarkupLineInterpolated(
+                $"Wrote [bold]{Path.GetFullPath(settings.Out)}[/] ({new FileInfo(settings.Out).Length / 1048576.0:F1} MB, half-precision weights)");
+            return 0;
+        }
         var (info, model) = Checkpoint.Load(settings.Model);
         using (model)
             Veracity.AtomicFile.WriteAllBytes(settings.Out, OnnxExport.ToBytes(info, model));
