@@ -5,7 +5,7 @@
 # (faces, SRM residuals, 128-px windows of 192-px crops, CutMix, fake sources drawn as the square root of their size),
 # 8 epochs of 3,000 pictures, seed 0, on every source but the sealed exam's (bench/devdata/exam.txt): the same
 # training `bench/generalisation.sh --exam generalise` scores. Then the exam is scored, and the model is written to
-# models/builtin.ckpt (half-precision weights) with models/builtin.json (its sha256, what it was trained on, and the
+# models/builtin.ckpt (compact: int8 weights, a scale per channel) with models/builtin.json (its sha256, what it was trained on, and the
 # exam's kinds under 0.7 AUC, and the kinds it never saw, as where it is not reliable). docs/model-card.md is written from the figures printed.
 # Set VERACITY to a built binary to skip `dotnet run`.
 set -euo pipefail

@@ -11,14 +11,14 @@ namespace Veracity.Tests;
 public class BuiltInAndAdaptTests(TinyModel tiny) : IClassFixture<TinyModel>
 {
     [Fact]
-    public void A_compact_copy_holds_each_weight_rounded_to_half_precision_and_no_optimiser()
+    public void A_compact_copy_holds_each_weight_as_its_channels_int8_step_and_the_rest_exactly()
     {
         using var dir = new TempDir();
         string compact = dir.File("builtin.ckpt");
         Checkpoint.CompactCopy(tiny.Checkpoint, compact);
-        Assert.True(Checkpoint.ReadInfo(compact).HalfWeights);
-        // best.ckpt holds float32 weights: two bytes a weight instead of four, and a little description besides.
-        Assert.InRange(new FileInfo(compact).Length, 0.45 * new FileInfo(tiny.Checkpoint).Length, 0.55 * new FileInfo(tiny.Checkpoint).Length);
+        Assert.True(Checkpoint.ReadInfo(compact).CompactWeights);
+        // best.ckpt holds float32 weights: one byte a weight instead of four, a scale per channel and a little description besides.
+        Assert.InRange(new FileInfo(compact).Length, 0.2 * new FileInfo(tiny.Checkpoint).Length, 0.3 * new FileInfo(tiny.Checkpoint).Length);
         var (_, original) = Checkpoint.Load(tiny.Checkpoint);
         var (_, loaded) = Checkpoint.Load(compact);
         using (original)
@@ -28,9 +28,22 @@ public class BuiltInAndAdaptTests(TinyModel tiny) : IClassFixture<TinyModel>
             var expected = original.state_dict();
             foreach (var (name, value) in loaded.state_dict())
             {
-                var want = expected[name].is_floating_point() ? expected[name].to(ScalarType.Float16).to(ScalarType.Float32) : expected[name];
+                var original64 = expected[name].to(ScalarType.Float64);
+                Tensor want = expected[name];
+                if (expected[name].is_floating_point() && expected[name].dim() >= 2)
+                {
+                    // The float64 reference: each output channel's step is its largest magnitude over 127, stored as
+                    // float32; a weight is its step count times that (exact in float64: 7 bits times 24).
+                    var flat = original64.reshape(original64.shape[0], -1);
+                    var step = flat.abs().amax([1]).div(127.0).unsqueeze(1);
+                    var stored = step.to(ScalarType.Float32).to(ScalarType.Float64);
+                    want = flat.div(step).round().mul(stored).reshape(original64.shape).to(ScalarType.Float32);
+                    // Half a step, and 127 × the step's float32 rounding (2^-24 of it) besides.
+                    Assert.True(original64.sub(want.to(ScalarType.Float64)).abs().reshape(original64.shape[0], -1)
+                        .le(step.mul(0.5 + 1e-5)).all().item<bool>(), $"{name} moved by more than half a step");
+                }
                 Assert.Equal(want.dtype, value.dtype);
-                Assert.True(want.eq(value).all().item<bool>(), $"{name} is not its half-precision rounding");
+                Assert.True(want.eq(value).all().item<bool>(), $"{name} is not its stored value");
             }
         }
     }

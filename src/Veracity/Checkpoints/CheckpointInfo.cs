@@ -28,8 +28,8 @@ public sealed record CheckpointInfo
     public double Threshold { get; init; } = BinaryMetrics.DecisionThreshold;
     public DateTime SavedAt { get; init; } = DateTime.UtcNow;
     /// <summary>
-    /// The weights are stored in half precision (<see cref="Checkpoint.CompactCopy"/>): half the file, for a model that
-    /// ships in the repository; loaded back to float32.
+    /// The weights are stored compactly (<see cref="Checkpoints.CompactWeights"/>, <see cref="Checkpoint.CompactCopy"/>):
+    /// a quarter of the file, for a model that ships in the repository; loaded back to float32.
     /// </summary>
-    public bool HalfWeights { get; init; }
+    public bool CompactWeights { get; init; }
 }

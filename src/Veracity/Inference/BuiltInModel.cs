@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Veracity.Inference;
 
 /// <summary>
-/// The detector that ships with Veracity (models/builtin.ckpt, half-precision weights), used when no --model is given.
+/// The detector that ships with Veracity (models/builtin.ckpt, compact weights: <see cref="Checkpoints.CompactWeights"/>), used when no --model is given.
 /// models/builtin.json names the file, its sha256 (checked at every load: a damaged or swapped file is refused), what
 /// it was trained on and where it is not reliable, which <c>score</c> and the page say beside the verdict;
 /// docs/model-card.md tells the rest. bench/builtin/train.sh trains it again from the corpus manifest.
