@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using Veracity.Data;
 using Veracity.Models;
 
@@ -238,7 +237,4 @@ public sealed record TrainConfig
         };
         return step < warmup ? scheduled * (step + 1) / (warmup + 1) : scheduled;
     }
-
-    [JsonIgnore]
-    public bool UsesBatchMixing => MixupAlpha > 0 || CutmixAlpha > 0;
 }
