@@ -62,8 +62,8 @@ public sealed record TrainConfig
     public double EmaDecay { get; init; }
     /// <summary>
     /// Checkpoint averaging: from the epoch this many before the end on, validation, best.ckpt and scoring use the
-    /// uniform mean of the weights at the end of each epoch so far (0 = off). Batch-norm statistics are the
-    /// latest epoch's, as with <see cref="EmaDecay"/>.
+    /// uniform mean of the weights at the end of each epoch so far (0 = off). Batch-norm statistics are averaged the
+    /// same way, as with <see cref="EmaDecay"/>.
     /// </summary>
     public int AverageEpochs { get; init; }
     /// <summary>
