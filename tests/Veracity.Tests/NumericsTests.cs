@@ -67,29 +67,42 @@ public class NumericsTests(ITestOutputHelper output)
     [Fact]
     public void A_shape_that_fails_its_check_runs_nchw_and_the_network_stays_right()
     {
-        // A shape no other test uses, so the process-wide verdicts of other tests are untouched.
         const int batch = 3, size = 160;
         using var scope = NewDisposeScope();
         using var model = SelfCheck.Imported();
         var faulty = model.ConvShapes(batch, size).Where(s => s.Kernel == 1).ToHashSet();
-        ConvolutionCheck.SimulatedFault = (shape, type, layout) => faulty.Contains(shape) && layout == ConvLayout.ChannelsLast;
-        try
-        {
-            var input = SelfCheck.CntkInput(batch, size);
-            var reference = SelfCheck.Float64Features(input);
-            using var _ = no_grad();
-            double error = ConvolutionCheck.RelativeError(model.Features(input), reference);
+        using var simulated = ConvolutionCheck.SimulateFaults((shape, type, layout) => faulty.Contains(shape) && layout == ConvLayout.ChannelsLast);
+        var input = SelfCheck.CntkInput(batch, size);
+        var reference = SelfCheck.Float64Features(input);
+        using var _ = no_grad();
+        double error = ConvolutionCheck.RelativeError(model.Features(input), reference);
 
-            Assert.True(error < SelfCheck.Float32Tolerance, $"features off by {error:G3}");
-            foreach (var shape in faulty)
-                Assert.Equal(new ConvRoute(ConvLayout.Contiguous, ScalarType.Float32),
-                    ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
-            Assert.Equal(faulty.Count, ConvolutionCheck.Failures.Count(f => faulty.Contains(f.Shape)));
-        }
-        finally
+        Assert.True(error < SelfCheck.Float32Tolerance, $"features off by {error:G3}");
+        foreach (var shape in faulty)
+            Assert.Equal(new ConvRoute(ConvLayout.Contiguous, ScalarType.Float32),
+                ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
+        Assert.Equal(faulty, ConvolutionCheck.Failures.Select(f => f.Shape).ToHashSet());
+    }
+
+    [Fact]
+    public async Task A_simulated_fault_is_seen_only_inside_its_scope()
+    {
+        var shape = new ConvShape(1, 8, 8, 1, 1, 0, 8, 8);
+        var before = ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false);
+        using (ConvolutionCheck.SimulateFaults((_, _, _) => true))
         {
-            ConvolutionCheck.SimulatedFault = null;
+            // Both float32 layouts fail in the scope, so the shape runs in float64 there.
+            Assert.Equal(new ConvRoute(ConvLayout.Contiguous, ScalarType.Float64), ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
+            Assert.False(ConvolutionCheck.Measure(shape, ScalarType.Float32, ConvLayout.Contiguous, backward: false).Passed);
+            // A test running beside this one (a flow of control that did not start in the scope) checks without the fault.
+            Task<ConvCheck> beside;
+            using (ExecutionContext.SuppressFlow())
+                beside = Task.Run(() => ConvolutionCheck.Measure(shape, ScalarType.Float32, ConvLayout.Contiguous, backward: false));
+            var check = await beside;
+            Assert.True(check.Passed, check.ToString());
         }
+        Assert.Equal(before, ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
+        Assert.DoesNotContain(ConvolutionCheck.Failures, f => f.Shape == shape);
     }
 
     static string Describe(IReadOnlyList<ConvCheck> failures) =>

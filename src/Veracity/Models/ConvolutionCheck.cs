@@ -63,17 +63,38 @@ public static class ConvolutionCheck
 {
     sealed record Key(ConvShape Shape, ScalarType Type, bool Backward, int Threads);
 
-    static readonly ConcurrentDictionary<Key, Lazy<ConvRoute>> Routes = new();
-    static readonly ConcurrentQueue<ConvCheck> Log = new();
+    /// <summary>What the checks found: the route of each shape and every check run, in order.</summary>
+    sealed class Verdicts(Func<ConvShape, ScalarType, ConvLayout, bool>? fault)
+    {
+        public ConcurrentDictionary<Key, Lazy<ConvRoute>> Routes { get; } = new();
+        public ConcurrentQueue<ConvCheck> Log { get; } = new();
+        public Func<ConvShape, ScalarType, ConvLayout, bool>? Fault { get; } = fault;
+    }
+
+    static readonly Verdicts Process = new(fault: null);
+    static readonly AsyncLocal<Verdicts?> Simulated = new();
+    static Verdicts Current => Simulated.Value ?? Process;
 
     /// <summary>
-    /// Test seam: makes matching checks see a wrong result, so the fallback can be exercised on CPUs whose kernels
-    /// are all right. Never set outside tests.
+    /// Test seam: until the returned scope is disposed, checks made on this flow of control (the calling thread and
+    /// the tasks it starts) see a wrong result where <paramref name="fault"/> says, so the fallback can be exercised
+    /// on CPUs whose kernels are all right. The scope keeps verdicts of its own, so tests running beside each other
+    /// see neither each other's faults nor the routes those chose. Never used outside tests.
     /// </summary>
-    internal static Func<ConvShape, ScalarType, ConvLayout, bool>? SimulatedFault { get; set; }
+    internal static IDisposable SimulateFaults(Func<ConvShape, ScalarType, ConvLayout, bool> fault)
+    {
+        var scope = new Scope(Simulated.Value);
+        Simulated.Value = new Verdicts(fault);
+        return scope;
+    }
+
+    sealed class Scope(Verdicts? outer) : IDisposable
+    {
+        public void Dispose() => Simulated.Value = outer;
+    }
 
     /// <summary>The checks this process ran that failed, in order: shapes that run on a slower, correct path instead of the fast one.</summary>
-    public static IReadOnlyList<ConvCheck> Failures => Log.Where(c => !c.Passed).ToArray();
+    public static IReadOnlyList<ConvCheck> Failures => Current.Log.Where(c => !c.Passed).ToArray();
 
     /// <summary>
     /// Largest error allowed, relative to the float64 result's largest magnitude. The reference sees the same
@@ -101,17 +122,18 @@ public static class ConvolutionCheck
     {
         if (type == ScalarType.Float64) return new ConvRoute(ConvLayout.Contiguous, ScalarType.Float64);
         var key = new Key(shape, type, backward, get_num_threads());
-        return Routes.GetOrAdd(key, k => new Lazy<ConvRoute>(() => Choose(k))).Value;
+        var verdicts = Current;
+        return verdicts.Routes.GetOrAdd(key, k => new Lazy<ConvRoute>(() => Choose(k, verdicts))).Value;
     }
 
-    static ConvRoute Choose(Key key)
+    static ConvRoute Choose(Key key, Verdicts verdicts)
     {
         var types = key.Type == ScalarType.Float32 ? [ScalarType.Float32] : new[] { key.Type, ScalarType.Float32 };
         foreach (var type in types)
             foreach (var layout in new[] { ConvLayout.ChannelsLast, ConvLayout.Contiguous })
             {
                 var check = Measure(key.Shape, type, layout, key.Backward);
-                Log.Enqueue(check);
+                verdicts.Log.Enqueue(check);
                 if (check.Passed) return new ConvRoute(layout, type);
             }
         return new ConvRoute(ConvLayout.Contiguous, ScalarType.Float64);
@@ -135,7 +157,7 @@ public static class ConvolutionCheck
         var x = Layout(randn([shape.Batch, shape.InChannels, shape.Height, shape.Width], generator: generator).to(type), layout)
             .detach().requires_grad_(backward);
         var y = nn.functional.conv2d(x, master.to(type), null, stride, padding);
-        if (SimulatedFault?.Invoke(shape, type, layout) == true) y = y.add(ones_like(y), Scalars.One);
+        if (Current.Fault?.Invoke(shape, type, layout) == true) y = y.add(ones_like(y), Scalars.One);
         var upstream = backward ? randn(y.shape, generator: generator).to(type) : null;
         if (upstream is not null) y.backward([Layout(upstream, layout)]);
 
