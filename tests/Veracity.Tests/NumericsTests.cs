@@ -105,6 +105,23 @@ public class NumericsTests(ITestOutputHelper output)
         Assert.DoesNotContain(ConvolutionCheck.Failures, f => f.Shape == shape);
     }
 
+    [Fact]
+    public void A_check_that_throws_is_not_remembered_and_the_next_call_chooses_again()
+    {
+        var shape = new ConvShape(1, 8, 8, 1, 1, 0, 8, 8);
+        int calls = 0;
+        // The first check runs out of memory (as a float64 reference of a large shape can); the later ones find the fault.
+        using var simulated = ConvolutionCheck.SimulateFaults((_, _, layout) =>
+            Interlocked.Increment(ref calls) == 1 ? throw new InsufficientMemoryException("simulated") : layout == ConvLayout.ChannelsLast);
+
+        Assert.Throws<InsufficientMemoryException>(() => ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
+        Assert.Equal(new ConvRoute(ConvLayout.Contiguous, ScalarType.Float32), ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
+        Assert.Equal(3, calls); // the failed choice, then channels-last and NCHW once each
+        Assert.Equal(new ConvRoute(ConvLayout.Contiguous, ScalarType.Float32), ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
+        Assert.Equal(3, calls); // a choice that finished is kept
+        Assert.Single(ConvolutionCheck.Failures); // the check that threw logged nothing
+    }
+
     static string Describe(IReadOnlyList<ConvCheck> failures) =>
         failures.Count == 0 ? "no convolution check failed"
         : "checks that failed: " + string.Join("; ", failures.Select(f => $"{f.Shape} {f.Type} {f.Layout} {f.Error:G3}"));

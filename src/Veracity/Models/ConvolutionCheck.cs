@@ -56,8 +56,8 @@ public sealed record ConvCheck(ConvShape Shape, ScalarType Type, ConvLayout Layo
 /// picks depends on the CPU, the shape (batch size included), the thread count and the type, so no list of bad
 /// CPUs or shapes can be trusted. Each shape is checked the first time it runs, on random data of exactly that
 /// shape, against the same convolution in float64; a shape that fails channels-last runs NCHW (then float32, then
-/// float64), so only the faulty shapes lose speed. The verdict is cached for the process: one check per shape, about a forward pass's
-/// worth of float64 work in all.
+/// float64), so only the faulty shapes lose speed. The verdict is cached for the process (a check that throws is not):
+/// one check per shape, about a forward pass's worth of float64 work in all.
 /// </remarks>
 public static class ConvolutionCheck
 {
@@ -123,18 +123,40 @@ public static class ConvolutionCheck
         if (type == ScalarType.Float64) return new ConvRoute(ConvLayout.Contiguous, ScalarType.Float64);
         var key = new Key(shape, type, backward, get_num_threads());
         var verdicts = Current;
-        return verdicts.Routes.GetOrAdd(key, k => new Lazy<ConvRoute>(() => Choose(k, verdicts))).Value;
+        var choice = verdicts.Routes.GetOrAdd(key, k => new Lazy<ConvRoute>(() => Choose(k, verdicts)));
+        try
+        {
+            return choice.Value;
+        }
+        catch
+        {
+            // A Lazy keeps its factory's exception for good: a check that ran out of memory once would fail this
+            // shape for the rest of the process. Only a finished choice is kept; the next call chooses again.
+            verdicts.Routes.TryRemove(new KeyValuePair<Key, Lazy<ConvRoute>>(key, choice));
+            throw;
+        }
     }
 
+    /// <summary>
+    /// The first route that passes, its checks logged once it is found: a choice that throws logs nothing, so the
+    /// retry's checks are not logged (and reported) twice.
+    /// </summary>
     static ConvRoute Choose(Key key, Verdicts verdicts)
+    {
+        var checks = new List<ConvCheck>();
+        var route = FirstPassing(key, checks);
+        foreach (var check in checks) verdicts.Log.Enqueue(check);
+        return route;
+    }
+
+    static ConvRoute FirstPassing(Key key, List<ConvCheck> checks)
     {
         var types = key.Type == ScalarType.Float32 ? [ScalarType.Float32] : new[] { key.Type, ScalarType.Float32 };
         foreach (var type in types)
             foreach (var layout in new[] { ConvLayout.ChannelsLast, ConvLayout.Contiguous })
             {
-                var check = Measure(key.Shape, type, layout, key.Backward);
-                verdicts.Log.Enqueue(check);
-                if (check.Passed) return new ConvRoute(layout, type);
+                checks.Add(Measure(key.Shape, type, layout, key.Backward));
+                if (checks[^1].Passed) return new ConvRoute(layout, type);
             }
         return new ConvRoute(ConvLayout.Contiguous, ScalarType.Float64);
     }
