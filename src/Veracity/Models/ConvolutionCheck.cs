@@ -63,12 +63,14 @@ public static class ConvolutionCheck
 {
     sealed record Key(ConvShape Shape, ScalarType Type, bool Backward, int Threads);
 
-    /// <summary>What the checks found: the route of each shape and every check run, in order.</summary>
+    /// <summary>What the checks found: the route of each shape, every check run (in order) and how many failures were reported.</summary>
     sealed class Verdicts(Func<ConvShape, ScalarType, ConvLayout, bool>? fault)
     {
         public ConcurrentDictionary<Key, Lazy<ConvRoute>> Routes { get; } = new();
         public ConcurrentQueue<ConvCheck> Log { get; } = new();
         public Func<ConvShape, ScalarType, ConvLayout, bool>? Fault { get; } = fault;
+        public Lock Reporting { get; } = new();
+        public int Reported { get; set; }
     }
 
     static readonly Verdicts Process = new(fault: null);
@@ -95,6 +97,22 @@ public static class ConvolutionCheck
 
     /// <summary>The checks this process ran that failed, in order: shapes that run on a slower, correct path instead of the fast one.</summary>
     public static IReadOnlyList<ConvCheck> Failures => Current.Log.Where(c => !c.Passed).ToArray();
+
+    /// <summary>
+    /// The <see cref="Failures"/> that no earlier call returned, for a caller to report: each fallback is said once
+    /// however many runs the process makes (crossval trains a model per fold, on the same verdicts).
+    /// </summary>
+    public static IReadOnlyList<ConvCheck> NewFailures()
+    {
+        var verdicts = Current;
+        lock (verdicts.Reporting)
+        {
+            var failures = verdicts.Log.Where(c => !c.Passed).ToArray();
+            var fresh = failures[verdicts.Reported..];
+            verdicts.Reported = failures.Length;
+            return fresh;
+        }
+    }
 
     /// <summary>
     /// Largest error allowed, relative to the float64 result's largest magnitude. The reference sees the same
