@@ -181,4 +181,21 @@ public class PredictionTests(TinyModel tiny) : IClassFixture<TinyModel>
         Assert.Contains("is not a Veracity checkpoint", foreign.All);
         Assert.DoesNotContain("   at ", foreign.All);
     }
+
+    [Fact]
+    public void An_onnx_model_without_veracity_metadata_or_with_damaged_metadata_is_a_clear_error_naming_it()
+    {
+        // The ImageNet ResNet-18 that ships for the self-check: an ONNX model Veracity did not export.
+        string foreign = Models.CntkResNetImport.DefaultPath;
+        var error = Assert.Throws<VeracityException>(() => Detector.Load(foreign));
+        Assert.Equal($"{foreign} was not exported by Veracity (no {OnnxExport.MetadataKey} metadata)", error.Message);
+
+        using var dir = new TempDir();
+        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(foreign));
+        model.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = OnnxExport.MetadataKey, Value = "{\"Backbone\": " });
+        string damaged = Path.Combine(dir.Path, "damaged.onnx");
+        File.WriteAllBytes(damaged, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        error = Assert.Throws<VeracityException>(() => Detector.Load(damaged));
+        Assert.StartsWith($"{damaged}: its {OnnxExport.MetadataKey} metadata is damaged", error.Message);
+    }
 }
