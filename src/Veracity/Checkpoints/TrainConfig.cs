@@ -79,8 +79,8 @@ public sealed record TrainConfig
     public double LayerDecay { get; init; } = 1;
     /// <summary>
     /// Test-time views the model is scored over when the user names none (predict, evaluate, crossval and serve --tta):
-    /// the picture, then its horizontal, vertical and double flips (<see cref="Models.Scoring"/>). Validation during
-    /// training scores one view. Checkpoints written before this setting existed read as 1.
+    /// the picture, then its horizontal, vertical and double flips (at most <see cref="Scoring.MaxViews"/>). Validation
+    /// during training scores one view. Checkpoints written before this setting existed read as 1.
     /// </summary>
     public int TestViews { get; init; } = 1;
 
@@ -190,7 +190,7 @@ public sealed record TrainConfig
         Require(ImageSize >= 32 && ImageSize % 32 == 0, nameof(ImageSize), "must be a multiple of 32, at least 32");
         Require(Epochs >= 1, nameof(Epochs), "must be at least 1");
         Require(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
-        Require(TestViews >= 1, nameof(TestViews), "must be at least 1");
+        Require(TestViews is >= 1 and <= Scoring.MaxViews, nameof(TestViews), $"must be 1 to {Scoring.MaxViews} (the picture and its flips)");
         Require(EpochSize is null || EpochSize >= BatchSize, nameof(EpochSize), $"must be at least the batch size ({BatchSize})");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "must be a positive number");
         Require(Enum.IsDefined(Optimizer), nameof(Optimizer), $"must be one of {string.Join(", ", Enum.GetNames<OptimizerKind>())}");
