@@ -10,10 +10,13 @@ static class Ui
         .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
             new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn());
 
-    /// <summary>Says which convolutions this process found wrong on the CPU's fast path (they ran on a correct, slower one).</summary>
+    /// <summary>
+    /// Says which convolutions this process found wrong on the CPU's fast path (they ran on a correct, slower one),
+    /// except those already said (by training's log, or an earlier report).
+    /// </summary>
     public static void ReportConvolutionFallbacks()
     {
-        foreach (var failure in Models.ConvolutionCheck.Failures)
+        foreach (var failure in Models.ConvolutionCheck.NewFailures())
             AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {failure}; it ran on a slower, correct path instead (see veracity doctor)");
     }
 

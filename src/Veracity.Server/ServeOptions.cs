@@ -78,6 +78,6 @@ public sealed record ServeOptions
         : RateLimitPerMinute < 0 ? "--rate-limit cannot be negative"
         : ProtectMetrics && ApiKey is null ? "--protect-metrics needs an API key (--api-key or $VERACITY_API_KEY)"
         : ForwardedFrom.FirstOrDefault(a => !System.Net.IPAddress.TryParse(a, out _)) is { } bad ? $"--forwarded-from: '{bad}' is not an IP address"
-        : Tta < 1 ? "--tta must be at least 1"
+        : Tta is < 1 or > Models.Scoring.MaxViews ? $"--tta must be 1 to {Models.Scoring.MaxViews} (the plain picture and its flips)"
         : null;
 }

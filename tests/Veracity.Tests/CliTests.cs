@@ -1,6 +1,8 @@
 using System.Reflection;
 using Spectre.Console.Cli;
 using Veracity.Cli;
+using Veracity.Checkpoints;
+using Veracity.Cli.Commands;
 using Veracity.Data;
 
 namespace Veracity.Tests;
@@ -44,6 +46,27 @@ public class CliTests
     }
 
     [Fact]
+    public void Balance_fake_sources_false_alone_turns_the_generalise_presets_balancing_off()
+    {
+        var preset = new TrainCommand.Settings { Preset = "generalise" }.Config();
+        Assert.Equal((true, 0.5), (preset.BalanceFakeSources, preset.SourcePower));
+
+        // The preset's source power weighed its balancing, so it goes with it.
+        var off = new TrainCommand.Settings { Preset = "generalise", BalanceFakeSources = false }.Config();
+        off.Validate();
+        Assert.Equal((false, false, 0.0), (off.BalanceFakeSources, off.BalanceSources, off.SourcePower));
+        Assert.Equal(preset with { BalanceFakeSources = false, SourcePower = 0 }, off);
+
+        // A power given outright is the user's: kept, and refused without a balancing to weigh.
+        var given = new TrainCommand.Settings { Preset = "generalise", BalanceFakeSources = false, SourcePower = 0.5 }.Config();
+        Assert.Equal("SourcePower", Assert.Throws<InvalidSettingException>(given.Validate).Setting);
+        // Balancing every source instead keeps the preset's power for it.
+        var all = new TrainCommand.Settings { Preset = "generalise", BalanceFakeSources = false, BalanceSources = true }.Config();
+        all.Validate();
+        Assert.Equal((true, 0.5), (all.BalanceSources, all.SourcePower));
+    }
+
+    [Fact]
     public void Synth_from_reals_then_train_with_the_generalisation_levers()
     {
         using var dir = new TempDir();
@@ -80,10 +103,10 @@ public class CliTests
         Assert.Equal((true, 0.5), (config.GetProperty("BalanceFakeSources").GetBoolean(), config.GetProperty("SourcePower").GetDouble()));
         Assert.Equal(48, config.GetProperty("Faces").GetProperty("Resolution").GetInt32());
         Assert.True(Directory.Exists(Path.Combine(generalise, "faces")), "the preset's faces were cut");
-        // "--balance-fake-sources false" turns the preset's balancing off (not given, it stays on), which leaves its source
-        // power with nothing to weigh: refused, so the false was read as false.
+        // "--balance-fake-sources false" turns the preset's balancing off (not given, it stays on); a source power given
+        // with it has nothing to weigh: refused, so the false was read as false.
         var unbalanced = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
-            "--preset", "generalise", "--balance-fake-sources", "false", "--out", Path.Combine(dir.Path, "never"));
+            "--preset", "generalise", "--balance-fake-sources", "false", "--source-power", "0.5", "--out", Path.Combine(dir.Path, "never"));
         Assert.Equal(2, unbalanced.ExitCode);
         Assert.Contains("--source-power needs --balance-sources or --balance-fake-sources", unbalanced.All);
 

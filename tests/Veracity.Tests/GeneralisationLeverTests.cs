@@ -232,6 +232,53 @@ public class GeneralisationLeverTests(SmallSynthSet data) : IClassFixture<SmallS
         Assert.Null(WeightAverage.Of(Tiny));
     }
 
+    [Theory]
+    [InlineData(0.99, 0, 0.1)] // the exponential average's first step: decay min(0.99, 1/10)
+    [InlineData(0.0, 2, 0.5)] // checkpoint averaging over two epochs' ends
+    public void The_weight_average_averages_batch_norm_statistics_as_it_averages_the_weights(double ema, int averageEpochs, double keep)
+    {
+        var config = Tiny with { Epochs = 2, EmaDecay = ema, AverageEpochs = averageEpochs };
+        using var average = WeightAverage.Of(config)!;
+        using var model = Backbones.Create("resnet18", pretrained: false, seed: 2);
+        // Two known states of every batch-norm statistic (positive, as variances are), read back as float64.
+        Dictionary<string, double[]> State(int seed)
+        {
+            using var _ = no_grad();
+            using var generator = new Generator((ulong)seed);
+            var state = new Dictionary<string, double[]>();
+            foreach (var (name, buffer) in model.named_buffers())
+            {
+                if (buffer.is_floating_point())
+                    using (var draw = rand(buffer.shape, generator: generator))
+                        buffer.copy_(draw).add_(Scalars.One, Scalars.One);
+                else buffer.fill_(10 * seed); // num_batches_tracked
+                state[name] = buffer.to(ScalarType.Float64).data<double>().ToArray();
+            }
+            return state;
+        }
+        var first = State(1);
+        if (ema > 0) average.CopyFrom(model);
+        else average.EndEpoch(model, 0);
+        var second = State(2);
+        if (ema > 0) average.Update(model, step: 0);
+        else average.EndEpoch(model, 1);
+
+        var averaged = average.Model.named_buffers().ToDictionary(b => b.name, b => b.buffer.to(ScalarType.Float64).data<double>().ToArray());
+        Assert.Equal(second.Keys.Order(), averaged.Keys.Order());
+        Assert.Contains(averaged.Keys, name => name.EndsWith("running_var"));
+        foreach (var (name, values) in averaged)
+        {
+            if (name.EndsWith("num_batches_tracked"))
+            {
+                Assert.Equal(second[name], values); // a count, not a statistic: the live model's
+                continue;
+            }
+            // keep·first + (1 − keep)·second in float64; the float32 average may differ by its rounding (values in [1, 2]).
+            double worst = values.Select((v, i) => Math.Abs(v - (keep * first[name][i] + (1 - keep) * second[name][i]))).Max();
+            Assert.True(worst < 1e-6, $"{name}: off the average of the two states by up to {worst}");
+        }
+    }
+
     [Fact]
     public void The_shortcut_removing_augmentations_change_pixels_only_when_drawn_and_repeat_with_the_seed()
     {

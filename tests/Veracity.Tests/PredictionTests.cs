@@ -181,4 +181,46 @@ public class PredictionTests(TinyModel tiny) : IClassFixture<TinyModel>
         Assert.Contains("is not a Veracity checkpoint", foreign.All);
         Assert.DoesNotContain("   at ", foreign.All);
     }
+
+    [Fact]
+    public void Scoring_takes_up_to_its_distinct_views_and_refuses_more()
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        // No symmetry: each flip of these pictures differs from the others.
+        var images = TorchSharp.torch.arange(2 * 3 * 4 * 4, dtype: TorchSharp.torch.ScalarType.Float32).view(2, 3, 4, 4);
+        var seen = new List<float[]>();
+        TorchSharp.torch.Tensor Logits(TorchSharp.torch.Tensor views)
+        {
+            seen.Add(views.data<float>().ToArray());
+            return TorchSharp.torch.zeros(views.shape[0], 2);
+        }
+        Assert.All(Models.Scoring.FakeProbabilities(Logits, images, Models.Scoring.MaxViews), p => Assert.Equal(0.5f, p));
+        Assert.Equal(Models.Scoring.MaxViews, seen.Count);
+        for (int i = 0; i < seen.Count; i++)
+            for (int j = i + 1; j < seen.Count; j++)
+                Assert.False(seen[i].SequenceEqual(seen[j]), $"views {i} and {j} are the same");
+
+        var error = Assert.Throws<VeracityException>(() => Models.Scoring.FakeProbabilities(Logits, images, Models.Scoring.MaxViews + 1));
+        Assert.Contains($"{Models.Scoring.MaxViews} distinct views", error.Message);
+        Assert.Equal(Models.Scoring.MaxViews, seen.Count); // refused before any view was scored
+        Assert.Equal(nameof(TrainConfig.TestViews),
+            Assert.Throws<InvalidSettingException>((TrainConfig.DefaultPreset with { TestViews = Models.Scoring.MaxViews + 1 }).Validate).Setting);
+    }
+
+    [Fact]
+    public void An_onnx_model_without_veracity_metadata_or_with_damaged_metadata_is_a_clear_error_naming_it()
+    {
+        // The ImageNet ResNet-18 that ships for the self-check: an ONNX model Veracity did not export.
+        string foreign = Models.CntkResNetImport.DefaultPath;
+        var error = Assert.Throws<VeracityException>(() => Detector.Load(foreign));
+        Assert.Equal($"{foreign} was not exported by Veracity (no {OnnxExport.MetadataKey} metadata)", error.Message);
+
+        using var dir = new TempDir();
+        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(foreign));
+        model.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = OnnxExport.MetadataKey, Value = "{\"Backbone\": " });
+        string damaged = Path.Combine(dir.Path, "damaged.onnx");
+        File.WriteAllBytes(damaged, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        error = Assert.Throws<VeracityException>(() => Detector.Load(damaged));
+        Assert.StartsWith($"{damaged}: its {OnnxExport.MetadataKey} metadata is damaged", error.Message);
+    }
 }

@@ -142,6 +142,26 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
     }
 
     [Fact]
+    public void A_convolution_fallback_is_noted_once_however_many_runs_the_process_trains()
+    {
+        // Every 1×1 convolution is wrong channels-last here: the first run checks and notes them; a second run in the
+        // same process (crossval's next fold) uses the same verdicts and has nothing new to say.
+        using var simulated = Models.ConvolutionCheck.SimulateFaults((shape, _, layout) => shape.Kernel == 1 && layout == Models.ConvLayout.ChannelsLast);
+        var notes = new List<List<string>>();
+        for (int run = 0; run < 2; run++)
+        {
+            using var dir = new TempDir();
+            var observer = new RecordingObserver();
+            Trainer.Train(Tiny with { Epochs = 1 }, Data, dir.Path, observer);
+            notes.Add(observer.Lines.Where(l => l.StartsWith("Note: ")).ToList());
+        }
+        Assert.NotEmpty(notes[0]);
+        Assert.All(notes[0], note => Assert.Contains("1x1", note));
+        Assert.Equal(notes[0].Count, notes[0].Distinct().Count());
+        Assert.Empty(notes[1]);
+    }
+
+    [Fact]
     public void A_diverging_loss_stops_with_epoch_batch_and_learning_rate()
     {
         using var dir = new TempDir();

@@ -33,7 +33,7 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) ? ValidationResult.Error("--labels and --images are required")
             : HoldOut is <= 0 or >= 1 ? ValidationResult.Error("--hold-out must be between 0 and 1")
-            : Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
+            : Tta is < 1 or > Models.Scoring.MaxViews ? ValidationResult.Error($"--tta must be 1 to {Models.Scoring.MaxViews} (the plain picture and its flips)")
             : Members < 1 ? ValidationResult.Error("--members must be at least 1")
             : ValidationResult.Success();
 

@@ -111,6 +111,7 @@ public class RecipeSettings : FaceOptionSettings
         if (SetsFaces && !Faces && c.Faces is null)
             throw new InvalidSettingException(nameof(TrainConfig.Faces),
                 $"is needed for face options (the {Preset} preset trains on whole pictures)");
+        bool balanceSources = BalanceSources ?? c.BalanceSources, balanceFakeSources = BalanceFakeSources ?? c.BalanceFakeSources;
         return c with
         {
             Model = Model ?? c.Model, Pretrained = !NoPretrained, Epochs = Epochs ?? c.Epochs, EpochSize = EpochSize ?? c.EpochSize,
@@ -127,8 +128,10 @@ public class RecipeSettings : FaceOptionSettings
             AverageEpochs = AverageEpochs ?? c.AverageEpochs,
             LayerDecay = LayerDecay ?? c.LayerDecay,
             MixupAlpha = Mixup ?? c.MixupAlpha, CutmixAlpha = Cutmix ?? c.CutmixAlpha,
-            BalanceSources = BalanceSources ?? c.BalanceSources, BalanceFakeSources = BalanceFakeSources ?? c.BalanceFakeSources,
-            SourcePower = SourcePower ?? c.SourcePower, Reencode = Reencoding ?? c.Reencode,
+            BalanceSources = balanceSources, BalanceFakeSources = balanceFakeSources,
+            // A preset's source power weighs its balancing: with the balancing turned off, it goes too (one given is kept,
+            // and refused by Validate, since it has nothing to weigh).
+            SourcePower = SourcePower ?? (balanceSources || balanceFakeSources ? c.SourcePower : 0), Reencode = Reencoding ?? c.Reencode,
             Faces = Faces || c.Faces is not null ? FaceSettings(c.Faces) : null,
         };
     }

@@ -31,7 +31,7 @@ public class ScoringSettings : CommandSettings
     static readonly string[] EngineNames = Enum.GetNames<Inference.Engine>().Select(n => n.ToLowerInvariant()).ToArray();
 
     public override ValidationResult Validate() =>
-        Tta < 1 ? ValidationResult.Error("--tta must be at least 1")
+        Tta is < 1 or > Models.Scoring.MaxViews ? ValidationResult.Error($"--tta must be 1 to {Models.Scoring.MaxViews} (the plain picture and its flips)")
         : Faces && NoFaces ? ValidationResult.Error("--faces and --no-faces contradict each other")
         : !EngineNames.Contains(EngineName.ToLowerInvariant()) ? ValidationResult.Error($"--engine must be one of {string.Join(", ", EngineNames)}")
         : ValidationResult.Success();

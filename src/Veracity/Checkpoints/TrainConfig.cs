@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using Veracity.Data;
 using Veracity.Models;
 
@@ -73,8 +72,8 @@ public sealed record TrainConfig
     public double EmaDecay { get; init; }
     /// <summary>
     /// Checkpoint averaging: from the epoch this many before the end on, validation, best.ckpt and scoring use the
-    /// uniform mean of the weights at the end of each epoch so far (0 = off). Batch-norm statistics are the
-    /// latest epoch's, as with <see cref="EmaDecay"/>.
+    /// uniform mean of the weights at the end of each epoch so far (0 = off). Batch-norm statistics are averaged the
+    /// same way, as with <see cref="EmaDecay"/>.
     /// </summary>
     public int AverageEpochs { get; init; }
     /// <summary>
@@ -90,8 +89,8 @@ public sealed record TrainConfig
     public double LayerDecay { get; init; } = 1;
     /// <summary>
     /// Test-time views the model is scored over when the user names none (predict, evaluate, crossval and serve --tta):
-    /// the picture, then its horizontal, vertical and double flips (<see cref="Models.Scoring"/>). Validation during
-    /// training scores one view. Checkpoints written before this setting existed read as 1.
+    /// the picture, then its horizontal, vertical and double flips (at most <see cref="Scoring.MaxViews"/>). Validation
+    /// during training scores one view. Checkpoints written before this setting existed read as 1.
     /// </summary>
     public int TestViews { get; init; } = 1;
 
@@ -199,7 +198,7 @@ public sealed record TrainConfig
         Require(Reencode?.Problem is null, nameof(Reencode), Reencode?.Problem ?? "");
         Require(Epochs >= 1, nameof(Epochs), "must be at least 1");
         Require(BatchSize >= 1, nameof(BatchSize), "must be at least 1");
-        Require(TestViews >= 1, nameof(TestViews), "must be at least 1");
+        Require(TestViews is >= 1 and <= Scoring.MaxViews, nameof(TestViews), $"must be 1 to {Scoring.MaxViews} (the picture and its flips)");
         Require(EpochSize is null || EpochSize >= BatchSize, nameof(EpochSize), $"must be at least the batch size ({BatchSize})");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "must be a positive number");
         Require(Enum.IsDefined(Optimizer), nameof(Optimizer), $"must be one of {string.Join(", ", Enum.GetNames<OptimizerKind>())}");
@@ -246,7 +245,4 @@ public sealed record TrainConfig
         };
         return step < warmup ? scheduled * (step + 1) / (warmup + 1) : scheduled;
     }
-
-    [JsonIgnore]
-    public bool UsesBatchMixing => MixupAlpha > 0 || CutmixAlpha > 0;
 }

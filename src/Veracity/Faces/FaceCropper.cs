@@ -12,7 +12,7 @@ public sealed record FaceScan(IReadOnlyList<Face> Usable, IReadOnlyList<Face> Sm
 public sealed record FaceCrop(Face? Face, RgbImage Image);
 
 /// <summary>Finds the faces in a picture and cuts them as the settings say; safe to call from several threads.</summary>
-public sealed class FaceCropper(FaceSettings settings) : IDisposable
+public sealed class FaceCropper : IDisposable
 {
     /// <summary>
     /// With <see cref="FaceModel.Auto"/>, a picture whose largest face spans at least this share of its shorter side is
@@ -24,10 +24,25 @@ public sealed class FaceCropper(FaceSettings settings) : IDisposable
     /// </summary>
     const float CloseUp = 0.3f;
 
-    readonly FaceDetector _full = FaceDetector.Open(settings.Model == FaceModel.Short ? FaceModel.Short : FaceModel.Full, settings.Threshold);
-    readonly FaceDetector? _short = settings.Model == FaceModel.Auto ? FaceDetector.Open(FaceModel.Short, settings.Threshold) : null;
+    readonly FaceDetector _full;
+    readonly FaceDetector? _short;
 
-    public FaceSettings Settings { get; } = settings;
+    public FaceCropper(FaceSettings settings)
+    {
+        Settings = settings;
+        _full = FaceDetector.Open(settings.Model == FaceModel.Short ? FaceModel.Short : FaceModel.Full, settings.Threshold);
+        try
+        {
+            _short = settings.Model == FaceModel.Auto ? FaceDetector.Open(FaceModel.Short, settings.Threshold) : null;
+        }
+        catch
+        {
+            _full.Dispose(); // a constructor that throws leaves no object to dispose it
+            throw;
+        }
+    }
+
+    public FaceSettings Settings { get; }
 
     public FaceScan Scan(RgbImage picture)
     {

@@ -84,7 +84,16 @@ public sealed class FaceDetector : IDisposable
             IntraOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        return new FaceDetector(new InferenceSession(path, options), model == FaceModel.Short ? 128 : 256) { Model = model, Threshold = threshold };
+        var session = new InferenceSession(path, options);
+        try
+        {
+            return new FaceDetector(session, model == FaceModel.Short ? 128 : 256) { Model = model, Threshold = threshold };
+        }
+        catch
+        {
+            session.Dispose(); // a model without the expected heads: nothing else holds the session
+            throw;
+        }
     }
 
     /// <summary>The faces in <paramref name="image"/>, most confident first.</summary>

@@ -53,9 +53,15 @@ public sealed class Detector : IDisposable
             if (windows) throw WindowsNeedTorch($"{path} is an ONNX model");
             if (!File.Exists(path)) throw new VeracityException($"model not found: {path}");
             var session = OpenSession(File.ReadAllBytes(path), path);
-            string json = session.ModelMetadata.CustomMetadataMap.GetValueOrDefault(OnnxExport.MetadataKey)
-                ?? throw new VeracityException($"{path} was not exported by Veracity (no {OnnxExport.MetadataKey} metadata)");
-            return new Detector(JsonSerializer.Deserialize<CheckpointInfo>(json)!, null, session);
+            try
+            {
+                return new Detector(OnnxInfo(session, path), null, session);
+            }
+            catch
+            {
+                session.Dispose(); // nothing else holds it yet
+                throw;
+            }
         }
 
         var (info, model) = Checkpoint.Load(path);
@@ -83,6 +89,21 @@ public sealed class Detector : IDisposable
         finally
         {
             if (!kept) model.Dispose(); // ONNX Runtime holds its own copy of the weights; a failure frees it too
+        }
+    }
+
+    /// <summary>The checkpoint description an exported model carries in its metadata.</summary>
+    static CheckpointInfo OnnxInfo(InferenceSession session, string path)
+    {
+        string json = session.ModelMetadata.CustomMetadataMap.GetValueOrDefault(OnnxExport.MetadataKey)
+            ?? throw new VeracityException($"{path} was not exported by Veracity (no {OnnxExport.MetadataKey} metadata)");
+        try
+        {
+            return JsonSerializer.Deserialize<CheckpointInfo>(json) ?? throw new JsonException("the description is null");
+        }
+        catch (JsonException e)
+        {
+            throw new VeracityException($"{path}: its {OnnxExport.MetadataKey} metadata is damaged ({e.Message})", e);
         }
     }
 

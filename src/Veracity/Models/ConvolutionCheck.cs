@@ -56,24 +56,63 @@ public sealed record ConvCheck(ConvShape Shape, ScalarType Type, ConvLayout Layo
 /// picks depends on the CPU, the shape (batch size included), the thread count and the type, so no list of bad
 /// CPUs or shapes can be trusted. Each shape is checked the first time it runs, on random data of exactly that
 /// shape, against the same convolution in float64; a shape that fails channels-last runs NCHW (then float32, then
-/// float64), so only the faulty shapes lose speed. The verdict is cached for the process: one check per shape, about a forward pass's
-/// worth of float64 work in all.
+/// float64), so only the faulty shapes lose speed. The verdict is cached for the process (a check that throws is not):
+/// one check per shape, about a forward pass's worth of float64 work in all.
 /// </remarks>
 public static class ConvolutionCheck
 {
     sealed record Key(ConvShape Shape, ScalarType Type, bool Backward, int Threads);
 
-    static readonly ConcurrentDictionary<Key, Lazy<ConvRoute>> Routes = new();
-    static readonly ConcurrentQueue<ConvCheck> Log = new();
+    /// <summary>What the checks found: the route of each shape, every check run (in order) and how many failures were reported.</summary>
+    sealed class Verdicts(Func<ConvShape, ScalarType, ConvLayout, bool>? fault)
+    {
+        public ConcurrentDictionary<Key, Lazy<ConvRoute>> Routes { get; } = new();
+        public ConcurrentQueue<ConvCheck> Log { get; } = new();
+        public Func<ConvShape, ScalarType, ConvLayout, bool>? Fault { get; } = fault;
+        public Lock Reporting { get; } = new();
+        public int Reported { get; set; }
+    }
+
+    static readonly Verdicts Process = new(fault: null);
+    static readonly AsyncLocal<Verdicts?> Simulated = new();
+    static Verdicts Current => Simulated.Value ?? Process;
 
     /// <summary>
-    /// Test seam: makes matching checks see a wrong result, so the fallback can be exercised on CPUs whose kernels
-    /// are all right. Never set outside tests.
+    /// Test seam: until the returned scope is disposed, checks made on this flow of control (the calling thread and
+    /// the tasks it starts) see a wrong result where <paramref name="fault"/> says, so the fallback can be exercised
+    /// on CPUs whose kernels are all right. The scope keeps verdicts of its own, so tests running beside each other
+    /// see neither each other's faults nor the routes those chose. Never used outside tests.
     /// </summary>
-    internal static Func<ConvShape, ScalarType, ConvLayout, bool>? SimulatedFault { get; set; }
+    internal static IDisposable SimulateFaults(Func<ConvShape, ScalarType, ConvLayout, bool> fault)
+    {
+        var scope = new Scope(Simulated.Value);
+        Simulated.Value = new Verdicts(fault);
+        return scope;
+    }
+
+    sealed class Scope(Verdicts? outer) : IDisposable
+    {
+        public void Dispose() => Simulated.Value = outer;
+    }
 
     /// <summary>The checks this process ran that failed, in order: shapes that run on a slower, correct path instead of the fast one.</summary>
-    public static IReadOnlyList<ConvCheck> Failures => Log.Where(c => !c.Passed).ToArray();
+    public static IReadOnlyList<ConvCheck> Failures => Current.Log.Where(c => !c.Passed).ToArray();
+
+    /// <summary>
+    /// The <see cref="Failures"/> that no earlier call returned, for a caller to report: each fallback is said once
+    /// however many runs the process makes (crossval trains a model per fold, on the same verdicts).
+    /// </summary>
+    public static IReadOnlyList<ConvCheck> NewFailures()
+    {
+        var verdicts = Current;
+        lock (verdicts.Reporting)
+        {
+            var failures = verdicts.Log.Where(c => !c.Passed).ToArray();
+            var fresh = failures[verdicts.Reported..];
+            verdicts.Reported = failures.Length;
+            return fresh;
+        }
+    }
 
     /// <summary>
     /// Largest error allowed, relative to the float64 result's largest magnitude. The reference sees the same
@@ -101,18 +140,41 @@ public static class ConvolutionCheck
     {
         if (type == ScalarType.Float64) return new ConvRoute(ConvLayout.Contiguous, ScalarType.Float64);
         var key = new Key(shape, type, backward, get_num_threads());
-        return Routes.GetOrAdd(key, k => new Lazy<ConvRoute>(() => Choose(k))).Value;
+        var verdicts = Current;
+        var choice = verdicts.Routes.GetOrAdd(key, k => new Lazy<ConvRoute>(() => Choose(k, verdicts)));
+        try
+        {
+            return choice.Value;
+        }
+        catch
+        {
+            // A Lazy keeps its factory's exception for good: a check that ran out of memory once would fail this
+            // shape for the rest of the process. Only a finished choice is kept; the next call chooses again.
+            verdicts.Routes.TryRemove(new KeyValuePair<Key, Lazy<ConvRoute>>(key, choice));
+            throw;
+        }
     }
 
-    static ConvRoute Choose(Key key)
+    /// <summary>
+    /// The first route that passes, its checks logged once it is found: a choice that throws logs nothing, so the
+    /// retry's checks are not logged (and reported) twice.
+    /// </summary>
+    static ConvRoute Choose(Key key, Verdicts verdicts)
+    {
+        var checks = new List<ConvCheck>();
+        var route = FirstPassing(key, checks);
+        foreach (var check in checks) verdicts.Log.Enqueue(check);
+        return route;
+    }
+
+    static ConvRoute FirstPassing(Key key, List<ConvCheck> checks)
     {
         var types = key.Type == ScalarType.Float32 ? [ScalarType.Float32] : new[] { key.Type, ScalarType.Float32 };
         foreach (var type in types)
             foreach (var layout in new[] { ConvLayout.ChannelsLast, ConvLayout.Contiguous })
             {
-                var check = Measure(key.Shape, type, layout, key.Backward);
-                Log.Enqueue(check);
-                if (check.Passed) return new ConvRoute(layout, type);
+                checks.Add(Measure(key.Shape, type, layout, key.Backward));
+                if (checks[^1].Passed) return new ConvRoute(layout, type);
             }
         return new ConvRoute(ConvLayout.Contiguous, ScalarType.Float64);
     }
@@ -135,7 +197,7 @@ public static class ConvolutionCheck
         var x = Layout(randn([shape.Batch, shape.InChannels, shape.Height, shape.Width], generator: generator).to(type), layout)
             .detach().requires_grad_(backward);
         var y = nn.functional.conv2d(x, master.to(type), null, stride, padding);
-        if (SimulatedFault?.Invoke(shape, type, layout) == true) y = y.add(ones_like(y), Scalars.One);
+        if (Current.Fault?.Invoke(shape, type, layout) == true) y = y.add(ones_like(y), Scalars.One);
         var upstream = backward ? randn(y.shape, generator: generator).to(type) : null;
         if (upstream is not null) y.backward([Layout(upstream, layout)]);
 

@@ -8,13 +8,17 @@ namespace Veracity.Models;
 /// </summary>
 public static class Scoring
 {
+    /// <summary>The distinct test-time views there are: the picture and its horizontal, vertical and double flips.</summary>
+    public const int MaxViews = 4;
+
     /// <summary>Scores with a TorchSharp network directly (validation during training).</summary>
     public static float[] FakeProbabilities(nn.Module<Tensor, Tensor> model, Tensor images, int tta = 1) =>
         FakeProbabilities(model.call, images, tta);
 
     /// <summary>
     /// The deepfake probability (softmax of class 1) of each image, averaged over <paramref name="tta"/> views:
-    /// the plain image first, then horizontal, vertical and both flips, repeating. With a <paramref name="window"/>
+    /// the plain image first, then horizontal, vertical and both flips. More than <see cref="MaxViews"/> is refused:
+    /// a fifth view would repeat the first and weigh it twice in the mean. With a <paramref name="window"/>
     /// smaller than the images, each S×S window of a grid with stride S/4 (the last flush with the far edge) is
     /// scored so, and an image's score is its most suspicious window's: what a model trained on windows (--crop S)
     /// saw, and the local evidence a whole-picture average would dilute. (Their mean would be close to the whole
@@ -22,7 +26,9 @@ public static class Scoring
     /// </summary>
     public static float[] FakeProbabilities(Func<Tensor, Tensor> logits, Tensor images, int tta, int window = 0)
     {
-        if (tta < 1) throw new VeracityException($"test-time augmentation needs at least 1 view, not {tta}");
+        if (tta is < 1 or > MaxViews)
+            throw new VeracityException($"test-time augmentation takes 1 to {MaxViews} views ({MaxViews} distinct views: the picture and its " +
+                                        $"horizontal, vertical and double flips), not {tta}");
         long height = images.shape[2], width = images.shape[3];
         if (window < 0 || window > Math.Min(height, width))
             throw new VeracityException($"a scoring window of {window} px does not fit {width}×{height} px images");
@@ -47,7 +53,7 @@ public static class Scoring
         return origins;
     }
 
-    static Tensor View(Tensor images, int pass) => (pass % 4) switch
+    static Tensor View(Tensor images, int pass) => pass switch
     {
         0 => images,
         1 => images.flip(3),

@@ -48,7 +48,7 @@ public static class BatchMixing
     }
 
     /// <summary>A Beta(α, α) sample from two Gamma(α) samples.</summary>
-    static double Beta(Random rng, double alpha)
+    internal static double Beta(Random rng, double alpha)
     {
         double x = Gamma(rng, alpha), y = Gamma(rng, alpha);
         return x / (x + y);

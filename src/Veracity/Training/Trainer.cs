@@ -107,7 +107,7 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
             }
 
             double? best = resumeFrom?.BestScore;
-            int startEpoch = resumeFrom?.Epoch ?? 0, startBatch = resumeFrom?.NextBatch ?? 0, reportedFallbacks = 0;
+            int startEpoch = resumeFrom?.Epoch ?? 0, startBatch = resumeFrom?.NextBatch ?? 0;
             var history = ReadHistory(finishedEpochs: startEpoch);
             Line(resumeFrom is null
                 ? $"Training {config.Model} ({spec.Weights}) on {trainRows.Count} images, validating on {valRows.Count}; preset {config.Preset}"
@@ -154,9 +154,8 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 // What is validated, kept as best.ckpt and scored: the weight average once it holds something.
                 var evaluated = average is not null && average.HasStarted(epoch) ? average.Model : model;
                 var (metrics, lowestSource, sourceLogLoss) = Validate(evaluated, val, valRows, epoch);
-                foreach (var fallback in ConvolutionCheck.Failures.Skip(reportedFallbacks))
+                foreach (var fallback in ConvolutionCheck.NewFailures())
                     Line($"Note: {fallback}; that convolution runs on a slower, correct path instead");
-                reportedFallbacks = ConvolutionCheck.Failures.Count;
                 var row = new EpochMetrics(epoch, progress.LossSum / progress.Seen, progress.Correct / progress.Seen, lr, imagesPerSecond,
                     metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer, metrics.EerThreshold, metrics.LogLoss,
                     lowestSource?.Auc, lowestSource?.Source, sourceLogLoss);
