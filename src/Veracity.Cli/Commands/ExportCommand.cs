@@ -15,6 +15,9 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         [CommandOption("--model <CKPT>")] public string Model { get; init; } = "";
         [CommandOption("--out <FILE>")] public string Out { get; init; } = "model.onnx";
 
+        [CommandOption("--fp16"), Description("Store the weights as float16 (half the file); ONNX Runtime still computes in float32.")]
+        public bool Float16 { get; init; }
+
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Model) ? ValidationResult.Error("--model is required") : ValidationResult.Success();
     }
@@ -22,10 +25,14 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var (info, model) = Checkpoint.Load(settings.Model);
+        byte[] onnx;
         using (model)
-            Veracity.AtomicFile.WriteAllBytes(settings.Out, OnnxExport.ToBytes(info, model));
+            onnx = OnnxExport.ToBytes(info, model);
+        if (settings.Float16) onnx = OnnxWeights.ToFloat16(onnx, settings.Out);
+        Veracity.AtomicFile.WriteAllBytes(settings.Out, onnx);
+        string storage = OnnxWeights.Read(onnx).Storage;
         AnsiConsole.MarkupLineInterpolated(
-            $"Wrote [bold]{Path.GetFullPath(settings.Out)}[/] ({info.Backbone}, {info.ImageSize}px input, batch size free)");
+            $"Wrote [bold]{Path.GetFullPath(settings.Out)}[/] ({info.Backbone}, {info.ImageSize}px input, batch size free, {storage} weights, {onnx.Length / 1e6:F1} MB)");
         return 0;
     }
 }
