@@ -45,7 +45,7 @@ public sealed class OnnxReference : IDisposable
     Tensor Track(string name, Tensor value, bool gradients)
     {
         if (!Tracked.Contains(name)) return value;
-        if (gradients) value.retain_grad();
+        if (gradients && !value.requires_grad) value.requires_grad_(true); // the input
         Values[name] = value;
         return value;
     }

@@ -52,10 +52,7 @@ public sealed class Detector : IDisposable
             if (engine == Engine.Torch) throw new VeracityException($"{path} is an ONNX model: it runs on ONNX Runtime only");
             if (windows) throw WindowsNeedTorch($"{path} is an ONNX model");
             if (!File.Exists(path)) throw new VeracityException($"model not found: {path}");
-            var session = OpenSession(File.ReadAllBytes(path), path);
-            string json = session.ModelMetadata.CustomMetadataMap.GetValueOrDefault(OnnxExport.MetadataKey)
-                ?? throw new VeracityException($"{path} was not exported by Veracity (no {OnnxExport.MetadataKey} metadata)");
-            return new Detector(JsonSerializer.Deserialize<CheckpointInfo>(json)!, null, session);
+            return FromOnnx(File.ReadAllBytes(path), path);
         }
 
         var (info, model) = Checkpoint.Load(path);
@@ -84,6 +81,19 @@ public sealed class Detector : IDisposable
         {
             if (!kept) model.Dispose(); // ONNX Runtime holds its own copy of the weights; a failure frees it too
         }
+    }
+
+    /// <summary>A model exported by Veracity, held in memory (<paramref name="name"/> for messages), on ONNX Runtime.</summary>
+    public static Detector FromOnnx(byte[] onnx, string name)
+    {
+        var session = OpenSession(onnx, name);
+        string? json = session.ModelMetadata.CustomMetadataMap.GetValueOrDefault(OnnxExport.MetadataKey);
+        if (json is null)
+        {
+            session.Dispose();
+            throw new VeracityException($"{name} was not exported by Veracity (no {OnnxExport.MetadataKey} metadata)");
+        }
+        return new Detector(JsonSerializer.Deserialize<CheckpointInfo>(json)!, null, session);
     }
 
     /// <summary>What <see cref="Engine.Auto"/> becomes for a backbone on this CPU (a TorchSharp one to score <paramref name="windows"/>).</summary>
