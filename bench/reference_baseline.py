@@ -7,9 +7,11 @@ batch 40, TTA prediction, img_name,y_pred output) on the same ResNet layout Vera
 those weights expect (BGR 0-255 minus channel means). One phase per process, so each is timed as a whole process:
   train:   --phase train --train-labels F --train-images D --val-labels F --val-images D --weights DIR --model-out M
   predict: --phase predict --model M --images D [--labels F] --tta N --out submit.csv
+--best runs PyTorch at its best instead of the seed's way: channels-last weights and batches, and bfloat16 autocast
+where the CPU has AVX512-BF16 or AMX (oneDNN's bfloat16 kernels; elsewhere autocast would emulate them, slower).
 Prints one JSON line with the phase's own figures. Run with Debian's python3-torch (/usr/bin/python3).
 """
-import argparse, csv, json, os, time
+import argparse, contextlib, csv, json, os, re, time
 
 import numpy as np
 import torch
@@ -108,15 +110,40 @@ def auc(scores, targets):
     return float((ranks[targets == 1].sum() - fake * (fake + 1) / 2) / (fake * real)) if fake and real else None
 
 
-def predict(model, loader, tta):
+def has_bfloat16():
+    """Whether the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), from /proc/cpuinfo."""
+    flags = set(re.search(r"flags\s*:\s*(.*)", open("/proc/cpuinfo").read()).group(1).split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+class Mode:
+    """The seed's way (float32, NCHW), or at its best (channels-last, bfloat16 autocast where the CPU has it)."""
+
+    def __init__(self, best):
+        self.channels_last, self.bfloat16 = best, best and has_bfloat16()
+        self.name = "seed" if not best else "channels-last + bfloat16" if self.bfloat16 else "channels-last (no bfloat16 on this CPU)"
+
+    def model(self, model):
+        return model.to(memory_format=torch.channels_last) if self.channels_last else model
+
+    def batch(self, x):
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def autocast(self):
+        return torch.autocast("cpu", dtype=torch.bfloat16) if self.bfloat16 else contextlib.nullcontext()
+
+
+def predict(model, loader, tta, mode):
     model.eval()
     total = None
     with torch.no_grad():
         for p in range(tta):
             views = []
             for x, _ in loader:
-                x = [x, x.flip(3), x.flip(2), x.flip(2, 3)][p % 4]
-                views.append(F.softmax(model(x), 1)[:, 1])
+                x = mode.batch([x, x.flip(3), x.flip(2), x.flip(2, 3)][p % 4])
+                with mode.autocast():
+                    logits = model(x)
+                views.append(F.softmax(logits.float(), 1)[:, 1])
             v = torch.cat(views)
             total = v if total is None else total + v
     return (total / tta).tolist()
@@ -136,13 +163,16 @@ def main():
     a.add_argument("--threads", type=int, default=2)
     a.add_argument("--workers", type=int, default=2)
     a.add_argument("--log-every", type=int, default=100)
+    a.add_argument("--best", action="store_true", help="channels-last, and bfloat16 autocast where the CPU has it")
     args = a.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     model = ResNet()
+    mode = Mode(args.best)
 
     if args.phase == "train":
         load_dump(model, args.weights)
+        model = mode.model(model)
         train_rows, val_rows = read_rows(args.train_labels, args.limit), read_rows(args.val_labels, args.limit)
         train = torch.utils.data.DataLoader(Images(args.train_images, train_rows, transforms(args.image_size, True)),
                                             batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
@@ -156,7 +186,9 @@ def main():
             model.train()
             start = time.time()
             for i, (x, y) in enumerate(train):
-                loss = F.cross_entropy(model(x), y)
+                with mode.autocast():
+                    logits = model(mode.batch(x))
+                loss = F.cross_entropy(logits.float(), y)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -165,27 +197,28 @@ def main():
             scheduler.step()
             train_seconds += time.time() - start
             start = time.time()
-            val_auc = auc(predict(model, val, 1), [t for _, t in val_rows])
+            val_auc = auc(predict(model, val, 1, mode), [t for _, t in val_rows])
             val_seconds += time.time() - start
             aucs.append(val_auc)
             if best is None or (val_auc or 0) > best:
                 best = val_auc or 0
                 torch.save(model.state_dict(), args.model_out)
-        print(json.dumps({"phase": "train", "train_images_per_s": len(train_rows) * args.epochs / train_seconds,
+        print(json.dumps({"phase": "train", "mode": mode.name, "train_images_per_s": len(train_rows) * args.epochs / train_seconds,
                           "val_images_per_s": len(val_rows) * args.epochs / val_seconds, "val_auc": aucs}))
     else:
         model.load_state_dict(torch.load(args.model))
+        model = mode.model(model)
         rows = read_rows(args.labels) if args.labels else [(n, -1) for n in sorted(os.listdir(args.images))]
         loader = torch.utils.data.DataLoader(Images(args.images, rows, transforms(args.image_size, False)),
                                              batch_size=args.batch_size, num_workers=args.workers)
         start = time.time()
-        scores = predict(model, loader, args.tta)
+        scores = predict(model, loader, args.tta, mode)
         seconds = time.time() - start
         with open(args.out, "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(["img_name", "y_pred"])
             w.writerows((n, f"{s:.6f}") for (n, _), s in zip(rows, scores))
-        result = {"phase": "predict", "tta": args.tta, "images_per_s": len(rows) * args.tta / seconds}
+        result = {"phase": "predict", "mode": mode.name, "tta": args.tta, "images_per_s": len(rows) * args.tta / seconds}
         if args.labels:
             result["auc"] = auc(scores, [t for _, t in rows])
         print(json.dumps(result))

@@ -1,5 +1,6 @@
-"""Prints bench/run.sh's results as Markdown: per phase the median and spread over repetitions, the ratio to
-PyTorch, peak RSS, achieved GFLOP/s against the CPU's estimated fp32 peak, and the validation AUC of both sides."""
+"""Prints bench/run.sh's results as Markdown: the CPU, then per phase the median and spread over repetitions, the
+ratio to PyTorch at its best (channels-last, bfloat16 where the CPU has it) and to PyTorch the seed's way, peak RSS,
+achieved GFLOP/s against the CPU's estimated fp32 peak, and the validation AUC of both sides."""
 import argparse
 import glob
 import json
@@ -67,6 +68,15 @@ def figures(path, pattern):
     return {int(m.group(1)): float(m.group(2)) for m in re.finditer(pattern, open(path).read())}
 
 
+def peer_mode(work):
+    """What --best meant on this CPU, as the best peer's first phase printed it."""
+    for path in sorted(glob.glob(f"{work}/peer-best-*.log")):
+        lines = open(path).read().strip().splitlines()
+        if lines and lines[-1].startswith("{"):
+            return json.loads(lines[-1]).get("mode", "unknown")
+    return "not run"
+
+
 def main():
     a = argparse.ArgumentParser()
     a.add_argument("work")
@@ -85,31 +95,37 @@ def main():
         ("predict-tta1", args.test, gflop * args.test),
         ("predict-tta4", args.tta4 * 4, gflop * args.tta4 * 4),
     ]
+    cpu = f"{work}/cpu.txt"
+    if os.path.exists(cpu):
+        print("CPU: " + "; ".join(" ".join(line.split()) for line in open(cpu) if line.strip()) + "\n")
+    best_mode = peer_mode(work)
     print(f"Source images {args.source_size}×{args.source_size} JPEG, trained and scored at {args.size} px; "
           f"{args.repeat} repetition(s), sides alternating. ResNet (blocks [2,2,2,3]) forward: {gflop:.2f} GFLOP/image; "
           f"CPU fp32 peak estimate {peak:.0f} GFLOP/s = {peak_text}.\n")
-    print("| phase | images | Veracity img/s | PyTorch img/s | Veracity/PyTorch speed | Veracity s | PyTorch s "
-          "| Veracity peak MiB | PyTorch peak MiB | Veracity GFLOP/s (% peak) | PyTorch GFLOP/s (% peak) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"PyTorch at its best here: {best_mode}.\n")
+    print("| phase | images | Veracity img/s | PyTorch best img/s | **Veracity/PyTorch best** | PyTorch seed-way img/s "
+          "| Veracity/PyTorch seed-way | Veracity s | PyTorch best s | PyTorch seed-way s | Veracity peak MiB | PyTorch best peak MiB "
+          "| Veracity GFLOP/s (% peak) | PyTorch best GFLOP/s (% peak) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     walls = {}
     for phase, images, work_gflop in phases:
-        v, p = timings(work, f"veracity-{phase}"), timings(work, f"peer-{phase}")
-        if not v or not p:
+        v, p, b = timings(work, f"veracity-{phase}"), timings(work, f"peer-{phase}"), timings(work, f"peer-best-{phase}")
+        if not v or not p or not b:
             continue
-        vw, pw = [w for w, _ in v], [w for w, _ in p]
-        walls[phase] = (vw, pw)
-        ratios = [b / a for a, b in zip(vw, pw)]
-        vg, pg = work_gflop / statistics.median(vw), work_gflop / statistics.median(pw)
-        print(f"| {phase} | {images} | {spread([images / w for w in vw])} | {spread([images / w for w in pw])} | "
-              f"{spread(ratios)} | {spread(vw, '{:.1f}')} | {spread(pw, '{:.1f}')} | {max(r for _, r in v):.0f} | "
-              f"{max(r for _, r in p):.0f} | {vg:.1f} ({100 * vg / peak:.0f}%) | {pg:.1f} ({100 * pg / peak:.0f}%) |")
+        vw, pw, bw = [w for w, _ in v], [w for w, _ in p], [w for w, _ in b]
+        walls[phase] = (vw, pw, bw)
+        vg, bg = work_gflop / statistics.median(vw), work_gflop / statistics.median(bw)
+        print(f"| {phase} | {images} | {spread([images / w for w in vw])} | {spread([images / w for w in bw])} | "
+              f"**{spread([y / x for x, y in zip(vw, bw)])}** | {spread([images / w for w in pw])} | {spread([y / x for x, y in zip(vw, pw)])} | "
+              f"{spread(vw, '{:.1f}')} | {spread(bw, '{:.1f}')} | {spread(pw, '{:.1f}')} | {max(r for _, r in v):.0f} | "
+              f"{max(r for _, r in b):.0f} | {vg:.1f} ({100 * vg / peak:.0f}%) | {bg:.1f} ({100 * bg / peak:.0f}%) |")
 
     reference = [p for p in ("train", "evaluate", "predict-tta1") if p in walls]
     if len(reference) == 3:
-        v_total = [sum(t) for t in zip(*(walls[p][0] for p in reference))]
-        p_total = [sum(t) for t in zip(*(walls[p][1] for p in reference))]
-        print(f"\nEnd to end (train + evaluate + predict TTA 1): Veracity {spread(v_total, '{:.0f}')} s, "
-              f"PyTorch {spread(p_total, '{:.0f}')} s; Veracity/PyTorch wall {spread([a / b for a, b in zip(v_total, p_total)])}.")
+        v_total, p_total, b_total = ([sum(t) for t in zip(*(walls[p][k] for p in reference))] for k in range(3))
+        print(f"\nEnd to end (train + evaluate + predict TTA 1): Veracity {spread(v_total, '{:.0f}')} s, PyTorch at its best "
+              f"{spread(b_total, '{:.0f}')} s, the seed's way {spread(p_total, '{:.0f}')} s; Veracity/PyTorch wall "
+              f"{spread([a / b for a, b in zip(v_total, b_total)])} against the best, {spread([a / b for a, b in zip(v_total, p_total)])} the seed's way.")
 
     for rep in range(1, args.repeat + 1):
         metrics = f"{work}/veracity-run-{rep}/metrics.jsonl"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: Veracity against the reference baseline in PyTorch (Debian python3-torch 1.13.1),
-# same data, same ResNet layout, same starting weights, same recipe (the seed preset), 2 threads each.
+# same data, same ResNet layout, same starting weights, same recipe (the seed preset), 2 threads each. The peer runs
+# twice: the seed's way (float32, NCHW) and at its best (reference_baseline.py --best: channels-last, with bfloat16
+# autocast where the CPU has AVX512-BF16 or AMX); the report gives Veracity's ratio to each, the best peer first.
 # Every phase runs as its own process and is timed whole (start-up included) with /usr/bin/time; the two sides
 # alternate phase by phase, and --repeat N runs everything N times (the order flips every repetition).
 #   bench/run.sh [--quick] [--repeat N] [--source-size PX] [--prepare] [WORKDIR]
@@ -26,6 +28,13 @@ while [ $# -gt 0 ]; do
 done
 work="${1:-$root/runs/bench-$source}"
 mkdir -p "$work"
+
+# The CPU first: every figure below depends on it.
+{
+  grep -m1 '^vendor_id' /proc/cpuinfo; grep -m1 '^cpu family' /proc/cpuinfo; grep -m1 '^model[[:space:]]*:' /proc/cpuinfo
+  grep -m1 '^model name' /proc/cpuinfo; echo "logical cores	: $(nproc)"
+  echo "ISA flags	: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f|avx512_vnni|avx_vnni|avx512_bf16|amx_bf16|amx_int8|amx_tile)$' | tr '\n' ' ')"
+} | tee "$work/cpu.txt"
 
 if ! /usr/bin/python3 -c "import torch, torchvision, PIL" 2>/dev/null; then
   echo "Installing the peer: Debian python3-torch, python3-torchvision, python3-pil"
@@ -75,24 +84,26 @@ veracity_phase() { # PHASE REP
       --list "$work/test/tta4_list.txt" --tta 4 --out "$work/veracity-submit-tta4-$2.csv" ;;
   esac
 }
-peer_phase() { # PHASE REP
-  case $1 in
-    train) timed "peer-train.$2" "${peer[@]}" --phase train --epochs "$epochs" --limit "$train" --image-size $size \
-      --weights "$work/peer-weights" --model-out "$work/peer-$2.pt" "${common[@]}" ;;
-    evaluate) timed "peer-evaluate.$2" "${peer[@]}" --phase predict --model "$work/peer-$2.pt" --labels "$data/valset_label.txt" \
-      --images "$data/valset" --out "$work/peer-val-$2.csv" ;;
-    predict-tta1) timed "peer-predict-tta1.$2" "${peer[@]}" --phase predict --model "$work/peer-$2.pt" --images "$work/test/trainset" \
-      --tta 1 --out "$work/peer-submit-tta1-$2.csv" ;;
-    predict-tta4) timed "peer-predict-tta4.$2" "${peer[@]}" --phase predict --model "$work/peer-$2.pt" --images "$work/test/trainset" \
-      --labels "$work/test/tta4_list.txt" --tta 4 --out "$work/peer-submit-tta4-$2.csv" ;;
+peer_phase() { # PHASE REP NAME [OPTION...]: NAME peer (the seed's way) or peer-best (--best)
+  local phase=$1 rep=$2 name=$3; shift 3
+  case $phase in
+    train) timed "$name-train.$rep" "${peer[@]}" "$@" --phase train --epochs "$epochs" --limit "$train" --image-size $size \
+      --weights "$work/peer-weights" --model-out "$work/$name-$rep.pt" "${common[@]}" ;;
+    evaluate) timed "$name-evaluate.$rep" "${peer[@]}" "$@" --phase predict --model "$work/$name-$rep.pt" --labels "$data/valset_label.txt" \
+      --images "$data/valset" --out "$work/$name-val-$rep.csv" ;;
+    predict-tta1) timed "$name-predict-tta1.$rep" "${peer[@]}" "$@" --phase predict --model "$work/$name-$rep.pt" --images "$work/test/trainset" \
+      --tta 1 --out "$work/$name-submit-tta1-$rep.csv" ;;
+    predict-tta4) timed "$name-predict-tta4.$rep" "${peer[@]}" "$@" --phase predict --model "$work/$name-$rep.pt" --images "$work/test/trainset" \
+      --labels "$work/test/tta4_list.txt" --tta 4 --out "$work/$name-submit-tta4-$rep.csv" ;;
   esac
 }
+peers() { peer_phase "$1" "$2" peer; peer_phase "$1" "$2" peer-best --best; }
 
 for rep in $(seq 1 "$repeat"); do
   echo "repetition $rep of $repeat" >&2
   for phase in train evaluate predict-tta1 predict-tta4; do
-    if [ $(( rep % 2 )) = 1 ]; then veracity_phase $phase $rep; peer_phase $phase $rep
-    else peer_phase $phase $rep; veracity_phase $phase $rep; fi
+    if [ $(( rep % 2 )) = 1 ]; then veracity_phase $phase $rep; peers $phase $rep
+    else peers $phase $rep; veracity_phase $phase $rep; fi
   done
   if [ $prepare = 1 ]; then
     rm -rf "$work/prepared" "$work/veracity-prepared-run"

@@ -52,16 +52,7 @@ public sealed class Detector : IDisposable
             if (engine == Engine.Torch) throw new VeracityException($"{path} is an ONNX model: it runs on ONNX Runtime only");
             if (windows) throw WindowsNeedTorch($"{path} is an ONNX model");
             if (!File.Exists(path)) throw new VeracityException($"model not found: {path}");
-            var session = OpenSession(File.ReadAllBytes(path), path);
-            try
-            {
-                return new Detector(OnnxInfo(session, path), null, session);
-            }
-            catch
-            {
-                session.Dispose(); // nothing else holds it yet
-                throw;
-            }
+            return FromOnnx(File.ReadAllBytes(path), path);
         }
 
         var (info, model) = Checkpoint.Load(path);
@@ -104,6 +95,21 @@ public sealed class Detector : IDisposable
         catch (JsonException e)
         {
             throw new VeracityException($"{path}: its {OnnxExport.MetadataKey} metadata is damaged ({e.Message})", e);
+        }
+    }
+
+    /// <summary>A model exported by Veracity, held in memory (<paramref name="name"/> for messages), on ONNX Runtime.</summary>
+    public static Detector FromOnnx(byte[] onnx, string name)
+    {
+        var session = OpenSession(onnx, name);
+        try
+        {
+            return new Detector(OnnxInfo(session, name), null, session);
+        }
+        catch
+        {
+            session.Dispose(); // nothing else holds it yet
+            throw;
         }
     }
 
