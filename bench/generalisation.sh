@@ -55,7 +55,7 @@ choose levers on the tuning folds, put the one you adopt into the preset, commit
 import datetime, json, sys
 m = json.load(open(sys.argv[1]))
 by_source = ", ".join(f"{s['source']} {s['vsAllReals']['auc']:.4f}" for s in m["bySource"])
-print(f"{sys.argv[2]}\t{sys.argv[3]}\t{datetime.date.today()}\t{sys.argv[4]}\t{by_source}\t{m['overall']['auc']:.4f}")
+print(f"{sys.argv[2]}\t{sys.argv[3]}\t{datetime.date.today()}\t{sys.argv[4]}\t{by_source}\t{m['metrics']['auc']:.4f}")
 PY
   tail -n 1 "$record"
   exit 0

@@ -10,7 +10,7 @@ namespace Veracity.Tests;
 public class DocumentationLinkTests
 {
     /// <summary>The repository: the first folder above the test's output that holds Veracity.slnx.</summary>
-    static readonly string Root = FindRoot(AppContext.BaseDirectory);
+    static readonly string Root = Repository.Root;
 
     [Fact]
     public void Every_relative_link_in_the_documentation_resolves()
@@ -150,12 +150,5 @@ public class DocumentationLinkTests
             if (char.IsLetterOrDigit(c) || c is '-' or '_') slug.Append(c);
             else if (c == ' ') slug.Append('-');
         return slug.ToString();
-    }
-
-    static string FindRoot(string start)
-    {
-        for (var folder = new DirectoryInfo(start); folder is not null; folder = folder.Parent)
-            if (File.Exists(Path.Combine(folder.FullName, "Veracity.slnx"))) return folder.FullName;
-        throw new DirectoryNotFoundException($"no Veracity.slnx in {start} or any folder above it");
     }
 }

@@ -22,6 +22,19 @@ public sealed class TempDir : IDisposable
     }
 }
 
+/// <summary>The repository the tests were built from: the folder above the test binaries that holds Veracity.slnx.</summary>
+public static class Repository
+{
+    public static string Root { get; } = FindRoot(AppContext.BaseDirectory);
+
+    static string FindRoot(string start)
+    {
+        for (var folder = new DirectoryInfo(start); folder is not null; folder = folder.Parent)
+            if (File.Exists(System.IO.Path.Combine(folder.FullName, "Veracity.slnx"))) return folder.FullName;
+        throw new DirectoryNotFoundException($"no Veracity.slnx in {start} or any folder above it");
+    }
+}
+
 public static class Fixtures
 {
     public static string Path(string name) => System.IO.Path.Combine(AppContext.BaseDirectory, "Fixtures", name);

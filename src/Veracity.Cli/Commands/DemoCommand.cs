@@ -56,7 +56,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         var files = Evaluator.Write(report, eval);
 
         AnsiConsole.MarkupLine("[yellow]4/4 Predicting[/] the validation folder with TTA 2");
-        var (written, _, _, _) = PredictCommand.Predict(evaluation with { Scoring = evaluation.Scoring with { Tta = 2 } }, trainSettings.ValImages!,
+        var (written, _, _) = PredictCommand.Predict(evaluation with { Scoring = evaluation.Scoring with { Tta = 2 } }, trainSettings.ValImages!,
             Prediction.ListImages(trainSettings.ValImages!), OnError.Fail, submission);
 
         var where = new Table().AddColumns("what", "where");

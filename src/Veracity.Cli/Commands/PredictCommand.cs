@@ -22,10 +22,18 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [CommandOption("--details <FILE>"), Description("Also write one JSON line per image: its score and, on faces, each face's box " +
             "and probability (the submission keeps the competition's img_name,y_pred).")]
         public string? Details { get; init; }
+        [CommandOption("--shard <I/N>"), Description("Score only the pictures whose name hashes to shard I of N (I counts from 0: " +
+            "0/4 to 3/4), and write a manifest beside --out; veracity merge makes the parts one submission.")]
+        public string? Shard { get; init; }
+
+        /// <summary>The shard asked for, or null for every picture.</summary>
+        public Inference.Shard? ShardToScore => Shard is null ? null : Inference.Shard.Parse(Shard);
 
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Images) ? ValidationResult.Error("--images is required")
             : OnError is not ("fail" or "skip" or "neutral") ? ValidationResult.Error("--on-error must be fail, skip or neutral")
+            : Shard is not null && ShardToScore is null
+                ? ValidationResult.Error($"--shard must be I/N, shard I of N counted from 0 (0/4 to 3/4), not '{Shard}'")
             : base.Validate();
 
         protected override bool AveragesModels => true;
@@ -33,44 +41,60 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        var names = settings.List is null ? Prediction.ListImages(settings.Images) : LabelFile.ReadNames(settings.List);
+        var input = settings.List is null ? Prediction.ListImages(settings.Images) : LabelFile.ReadNames(settings.List);
+        var shard = settings.ShardToScore;
+        var positions = shard is null ? null : ShardedPrediction.Select(input, shard);
+        var names = positions?.Select(k => input[k]).ToList() ?? input;
         var mode = Enum.Parse<OnError>(settings.OnError, ignoreCase: true);
-        var (written, failures, onFaces, views) = Predict(settings.Options, settings.Images, names, mode, settings.Out, settings.Details);
-        string how = (onFaces ? ", on faces: each picture's most suspicious face" : "")
+        var (written, result, models) = Predict(settings.Options, settings.Images, names, mode, settings.Out, settings.Details);
+        string how = (models.Any(m => m.OnFaces) ? ", on faces: each picture's most suspicious face" : "")
                      + (settings.Models.Length > 1 ? $"; the mean of {settings.Models.Length} models" : "");
-        string tta = string.Join(", ", views.Distinct());
+        string tta = string.Join(", ", models.Select(m => m.Views).Distinct());
         AnsiConsole.MarkupLineInterpolated($"Wrote {written} predictions to [bold]{Path.GetFullPath(settings.Out)}[/] (TTA {tta}{how})");
-        if (failures > 0)
+        if (result.Failures > 0)
             AnsiConsole.MarkupLineInterpolated(
-                $"[yellow]{failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
+                $"[yellow]{result.Failures} image(s) could not be read:[/] {(mode == OnError.Skip ? "left out" : "written as 0.5")}");
+        if (shard is not null)
+        {
+            ShardedPrediction.Manifest(shard, models, settings.Window, mode, input, positions!, result).WriteBeside(settings.Out);
+            AnsiConsole.MarkupLineInterpolated(
+                $"Shard {shard}: {names.Count} of {input.Count} pictures; manifest [bold]{ShardManifest.PathFor(Path.GetFullPath(settings.Out))}[/]");
+        }
         Ui.ReportConvolutionFallbacks();
         return 0;
     }
 
-    internal static (int Written, int Failures, bool OnFaces, IReadOnlyList<int> Views) Predict(InferenceOptions run, string images,
+    internal static (int Written, PredictionResult Result, IReadOnlyList<ModelRun> Models) Predict(InferenceOptions run, string images,
         IReadOnlyList<string> names, OnError mode, string outFile, string? details = null)
     {
-        var (result, onFaces) = Score(run, images, names, mode);
+        var (result, models) = Score(run, images, names, mode);
         if (details is not null) Prediction.WriteDetails(details, result);
-        return (Prediction.WriteSubmission(outFile, result, mode), result.Failures, onFaces, result.Views);
+        return (Prediction.WriteSubmission(outFile, result, mode), result, models);
     }
 
-    /// <summary>The images' scores: one model's, or the mean of several models' (each run in turn, with its own faces and engine).</summary>
-    internal static (PredictionResult Result, bool OnFaces) Score(InferenceOptions run, string images, IReadOnlyList<string> names, OnError mode)
+    /// <summary>
+    /// The images' scores: one model's, or the mean of several models' (each run in turn, with its own faces and engine),
+    /// and how each model ran. No names (a shard that holds none) is no scores.
+    /// </summary>
+    internal static (PredictionResult Result, IReadOnlyList<ModelRun> Models) Score(InferenceOptions run, string images,
+        IReadOnlyList<string> names, OnError mode)
     {
         var byModel = new List<PredictionResult>();
-        bool onFaces = false;
+        var models = new List<ModelRun>();
         foreach (var (model, k) in run.Models.Select((model, k) => (model, k)))
         {
             using var detector = Detector.Load(model, run.Engine, windows: run.Scoring.Window > 0);
             var faces = detector.FaceSettingsFor(run.Faces);
-            onFaces |= faces is not null;
+            int views = detector.Views(run.Scoring.Tta);
+            models.Add(new ModelRun(model, detector.Engine, views, faces is not null));
             string which = run.Models.Count > 1 ? $"model {k + 1}/{run.Models.Count}, " : "";
             string window = run.Scoring.Window > 0 ? $", {run.Scoring.Window}-px windows" : "";
-            string how = $"{which}TTA {detector.Views(run.Scoring.Tta)}{window}, {detector.Engine}{(faces is null ? "" : ", on faces")}";
-            byModel.Add(Ui.Counted($"Predicting ({how})",
-                (start, step) => Prediction.Run(detector, images, names, run.Scoring, mode, start, step, faces)));
+            string how = $"{which}TTA {views}{window}, {detector.Engine}{(faces is null ? "" : ", on faces")}";
+            byModel.Add(names.Count == 0
+                ? new PredictionResult([], [views])
+                : Ui.Counted($"Predicting ({how})",
+                    (start, step) => Prediction.Run(detector, images, names, run.Scoring, mode, start, step, faces)));
         }
-        return (Prediction.Mean(byModel), onFaces);
+        return (Prediction.Mean(byModel), models);
     }
 }

@@ -52,8 +52,11 @@ public static class LabelFile
 
     /// <summary>Reads <c>img_name,&lt;column&gt;</c> as a map from name to the column's text.</summary>
     public static IReadOnlyDictionary<string, string> ReadColumn(string path, string column) =>
-        Read(path, [NameColumn, column], (csv, name, _) => (name, value: csv.GetField(column) ?? ""))
-            .ToDictionary(row => row.name, row => row.value, StringComparer.Ordinal);
+        ReadColumnRows(path, column).ToDictionary(row => row.Name, row => row.Value, StringComparer.Ordinal);
+
+    /// <summary>Reads <c>img_name,&lt;column&gt;</c> as the rows' names and the column's text, in file order.</summary>
+    public static IReadOnlyList<(string Name, string Value)> ReadColumnRows(string path, string column) =>
+        Read(path, [NameColumn, column], (csv, name, _) => (name, csv.GetField(column) ?? ""));
 
     static List<T> Read<T>(string path, string[] columns, Func<CsvReader, string, int, T> readRow)
     {

@@ -137,11 +137,15 @@ public static class Prediction
     /// </summary>
     public static int WriteSubmission(string path, PredictionResult result, OnError onError)
     {
-        var rows = result.Images
-            .Where(i => i.Score is not null || onError == OnError.Neutral)
+        var rows = WrittenRows(result, onError)
+            .Select(k => result.Images[k])
             .Select(i => (IReadOnlyList<string>)[i.Name, (i.Score ?? NeutralScore).ToString("R", CultureInfo.InvariantCulture)])
             .ToList();
         CsvFiles.Write(path, [LabelFile.NameColumn, LabelFile.PredictionColumn], rows);
         return rows.Count;
     }
+
+    /// <summary>The positions in <paramref name="result"/> of the images a submission has a row for: all but those skipped.</summary>
+    public static IEnumerable<int> WrittenRows(PredictionResult result, OnError onError) =>
+        Enumerable.Range(0, result.Images.Count).Where(k => result.Images[k].Score is not null || onError == OnError.Neutral);
 }
