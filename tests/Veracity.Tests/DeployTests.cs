@@ -93,12 +93,28 @@ public class DeployTests
         Assert.Equal(Claim(predict), Claim(merge));
     }
 
+    /// <summary>
+    /// Every object names its API, kind and name, and every container runs the image deploy/image/build.sh tags by
+    /// default, with the model where that script bakes it in.
+    /// </summary>
     [Fact]
-    public void Every_manifest_names_its_api_kind_and_object()
+    public void Every_manifest_names_its_object_and_runs_the_image_the_build_script_makes()
     {
+        string script = File.ReadAllText(Path.Combine(Repository.Root, "deploy", "image", "build.sh"));
+        string image = System.Text.RegularExpressions.Regex.Match(script, @"image=""\$\{2:-([^}]+)\}""").Groups[1].Value;
+        Assert.NotEmpty(image);
         foreach (string file in Directory.GetFiles(Kubernetes, "*.yaml").Where(f => !f.EndsWith("-values.yaml")))
-            Assert.All(Documents(Path.GetFileName(file)), document =>
-                Assert.All(new[] { Text(document, "apiVersion"), Text(document, "kind"), Text(document, "metadata", "name") }, Assert.NotEmpty));
+            foreach (var document in Documents(Path.GetFileName(file)))
+            {
+                Assert.All(new[] { Text(document, "apiVersion"), Text(document, "kind"), Text(document, "metadata", "name") }, Assert.NotEmpty);
+                if (Text(document, "kind") is not ("Deployment" or "Job")) continue;
+                foreach (var container in ((YamlSequenceNode)Node(document, "spec", "template", "spec", "containers")).Children)
+                {
+                    Assert.Equal(image, Text(container, "image"));
+                    var args = Strings(container, "args");
+                    if (args.IndexOf("--model") is var model and >= 0) Assert.Contains($"$rootfs{args[model + 1]}", script);
+                }
+            }
     }
 
     /// <summary>Every option in a manifest's arguments is one the command declares (the command line refuses others).</summary>
