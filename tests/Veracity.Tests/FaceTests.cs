@@ -266,7 +266,7 @@ public class FaceTests : IDisposable
         foreach (var line in lines)
         {
             var face = Assert.Single(line.GetProperty("faces").EnumerateArray());
-            Assert.Equal(line.GetProperty("score").GetDouble(), face.GetProperty("probability").GetDouble(), 1e-12);
+            Assert.Equal(line.GetProperty("score").GetDouble(), face.GetProperty("fake_probability").GetDouble(), 1e-12);
         }
 
         var whole = Cli.Run("predict", "--model", Path.Combine(run, "best.ckpt"), "--images", images, "--out", submission, "--no-faces");
