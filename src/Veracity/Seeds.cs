@@ -13,7 +13,7 @@ public static class Seeds
     public static class Salt
     {
         public const long Shuffle = -1, BatchMixing = -2, ValidationSplit = -3, BalancedSources = -4, CrossValidationSplit = -5,
-            ManipulatedReals = -6;
+            ManipulatedReals = -6, Rehearsal = -7;
         /// <summary>The synthetic set's stratified validation split (placed before the class, not after the epoch).</summary>
         public const long SynthSplit = -1;
     }

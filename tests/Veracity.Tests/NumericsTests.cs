@@ -159,6 +159,37 @@ public class NumericsTests(ITestOutputHelper output)
         Assert.Single(ConvolutionCheck.Failures); // the check that threw logged nothing
     }
 
+    [Fact]
+    public void A_route_is_kept_in_the_machines_cache_and_a_later_process_takes_it_without_checking_again()
+    {
+        using var dir = new TempDir();
+        var shape = new ConvShape(1, 8, 8, 1, 1, 0, 8, 8);
+        ConvRoute Route() => ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false);
+        var fast = new ConvRoute(ConvLayout.ChannelsLast, ScalarType.Float32);
+        using (ConvolutionCheck.SimulateFaults((_, _, _) => false, new MachineCache(dir.Path, "this machine")))
+            Assert.Equal(fast, Route());
+        // Checked again, channels-last would fail now: the kept verdict is taken instead.
+        using (ConvolutionCheck.SimulateFaults((_, _, layout) => layout == ConvLayout.ChannelsLast, new MachineCache(dir.Path, "this machine")))
+            Assert.Equal(fast, Route());
+        // Another CPU, oneDNN cap, library version or thread count is another key, and is checked afresh.
+        using (ConvolutionCheck.SimulateFaults((_, _, layout) => layout == ConvLayout.ChannelsLast, new MachineCache(dir.Path, "another machine")))
+            Assert.Equal(new ConvRoute(ConvLayout.Contiguous, ScalarType.Float32), Route());
+    }
+
+    [Fact]
+    public void A_fallback_found_by_an_earlier_process_is_still_reported()
+    {
+        using var dir = new TempDir();
+        var shape = new ConvShape(1, 8, 8, 1, 1, 0, 8, 8);
+        using (ConvolutionCheck.SimulateFaults((_, _, layout) => layout == ConvLayout.ChannelsLast, new MachineCache(dir.Path, "this machine")))
+            ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false);
+        using (ConvolutionCheck.SimulateFaults((_, _, _) => false, new MachineCache(dir.Path, "this machine")))
+        {
+            Assert.Equal(new ConvRoute(ConvLayout.Contiguous, ScalarType.Float32), ConvolutionCheck.RouteFor(shape, ScalarType.Float32, backward: false));
+            Assert.Equal(shape, Assert.Single(ConvolutionCheck.NewFailures()).Shape);
+        }
+    }
+
     static string Describe(IReadOnlyList<ConvCheck> failures) =>
         failures.Count == 0 ? "no convolution check failed"
         : "checks that failed: " + string.Join("; ", failures.Select(f => $"{f.Shape} {f.Type} {f.Layout} {f.Error:G3}"));

@@ -22,7 +22,6 @@ public sealed class OnnxReference : IDisposable
         foreach (var initializer in _graph.Initializer) _initializers[initializer.Name] = Read(initializer).DetachFromDisposeScope();
     }
 
-    public IEnumerable<string> Initializers => _initializers.Keys;
     public Tensor Initializer(string name) => _initializers[name];
 
     /// <summary>Names of the float tensors whose values <see cref="Run"/> keeps (with gradients when asked).</summary>

@@ -252,7 +252,18 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
         using var inMemory = Detector.Load(result.BestCheckpoint, Engine.Onnx);
         using var auto = Detector.Load(result.BestCheckpoint);
         Assert.Equal((Engine.Torch, Engine.Onnx, Engine.Onnx), (torchDetector.Engine, fromFile.Engine, inMemory.Engine));
-        Assert.Equal(CpuInfo.Current.HasAmx ? Engine.TorchBf16 : Engine.Onnx, auto.Engine);
+        // Auto is the fastest engine that is correct here by this machine's timings, which it measured or found kept.
+        var timed = EngineChoice.Known(MachineCache.Current).Single(t => t.Network == EngineChoice.NetworkOf(auto.Info));
+        Assert.Equal(EngineChoice.Fastest(timed, windows: false), auto.Engine);
+        Assert.Contains(timed.Engines, t => t.Engine == Engine.Onnx && t.Correct);
+        using (var planted = new TempDir())
+        {
+            // Where ONNX Runtime is timed fastest but its numbers are wrong, auto takes the fastest engine that is right.
+            var machine = new MachineCache(planted.Path, "a machine where ONNX Runtime is fast and wrong");
+            EngineChoice.For(auto.Info, machine, () => [new(Engine.Torch, 10, 0, 1e-3), new(Engine.Onnx, 100, 0.3, 1e-3)]);
+            using var picked = Detector.Load(result.BestCheckpoint, Engine.Auto, windows: false, machine);
+            Assert.Equal(Engine.Torch, picked.Engine);
+        }
         Assert.Equal(torchDetector.Info.Threshold, fromFile.Info.Threshold);
 
         var loader = new DataLoader(ImageDataset.Labelled(data.TrainImages, LabelFile.ReadLabels(data.TrainLabels), torchDetector.Transform),

@@ -60,7 +60,8 @@ public sealed class AdaptCommand : Command<AdaptCommand.Settings>
             $"New examples: {plan.NewTrain} to train on, {plan.NewVal} to validate on; rehearsal: {plan.RehearseTrain} and {plan.RehearseVal}");
 
         var scoring = new ScoringOptions();
-        var before = Ui.Counted("Scoring before", (_, _) => Adaptation.Measure(baseModel, data.ValLabels!, data.ValImages!, plan.NewSources, scoring));
+        var before = Ui.Counted("Scoring before", (start, done) =>
+            Adaptation.Measure(baseModel, data.ValLabels!, data.ValImages!, plan.NewSources, scoring, start, done));
         var clock = Stopwatch.StartNew();
         TrainResult result = null!;
         using (var stop = new StopSignals(cancellation))
@@ -68,7 +69,8 @@ public sealed class AdaptCommand : Command<AdaptCommand.Settings>
         if (result.Outcome != TrainOutcome.Finished) return 130;
         double minutes = clock.Elapsed.TotalMinutes;
         string adapted = Path.Combine(runDir, Trainer.BestFile);
-        var after = Ui.Counted("Scoring after", (_, _) => Adaptation.Measure(adapted, data.ValLabels!, data.ValImages!, plan.NewSources, scoring));
+        var after = Ui.Counted("Scoring after", (start, done) =>
+            Adaptation.Measure(adapted, data.ValLabels!, data.ValImages!, plan.NewSources, scoring, start, done));
 
         var table = new Table().AddColumns("kind", "AUC before", "AUC after");
         table.AddRow($"new ({string.Join(", ", plan.NewSources)})", before.NewKindAuc.ToString("F4"), after.NewKindAuc.ToString("F4"));

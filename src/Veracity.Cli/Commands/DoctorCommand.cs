@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Reflection;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Veracity.Models;
@@ -7,28 +6,51 @@ using static TorchSharp.torch;
 
 namespace Veracity.Cli.Commands;
 
-[Description("What to paste into a bug report: CPU, library versions, threads, what auto picks here, and a numeric self-check against float64.")]
-public sealed class DoctorCommand : Command
+[Description("What to paste into a bug report: CPU, library versions, threads, what auto picks here (engines timed), and a numeric self-check against float64.")]
+public sealed class DoctorCommand : Command<DoctorCommand.Settings>
 {
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--fresh"), Description("Forget this machine's cached verdicts (convolution routes, engine timings) and measure them again.")]
+        public bool Fresh { get; init; }
+    }
+
     /// <summary>The image size and batch sizes whose convolutions are checked: inference and training shapes of the default recipe.</summary>
     const int Size = 224;
     static readonly int[] Batches = [1, 4, 32];
 
-    public override int Execute(CommandContext context, CancellationToken cancellation)
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
+        var cache = MachineCache.Current;
+        if (settings.Fresh && cache.FilePath is { } stale) File.Delete(stale);
         var cpu = CpuInfo.Current;
         Row("CPU", cpu.ToString());
         Row("ISA flags", string.Join(' ', CpuInfo.RelevantFlags.Where(cpu.Flags.Contains)));
         string? cap = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA");
         Row("oneDNN cap", cap ?? "none (ONEDNN_MAX_CPU_ISA unset)");
-        Row("versions", $".NET {Environment.Version}; libtorch {Metadata(typeof(ResNet).Assembly, "libtorch")}; " +
-            $"TorchSharp {Informational(typeof(TorchSharp.torch).Assembly)}; " +
-            $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}; " +
-            $"SkiaSharp {Informational(typeof(SkiaSharp.SKImage).Assembly)}");
+        Row("versions", $".NET {Environment.Version}; libtorch {MachineCache.Library.Libtorch}; " +
+            $"TorchSharp {MachineCache.Library.TorchSharp}; ONNX Runtime {MachineCache.Library.OnnxRuntime}; " +
+            $"SkiaSharp {MachineCache.Library.Informational(typeof(SkiaSharp.SKImage).Assembly)}");
         Row("threads", $"libtorch {get_num_threads()}, logical cores {Environment.ProcessorCount}");
+        Row("cache", cache.FilePath is { } file
+            ? $"{file} ({(File.Exists(file) ? "verdicts of earlier runs" : "empty")}; --fresh measures again; VERACITY_CACHE=off keeps none)"
+            : "off (VERACITY_CACHE=off): every process checks and times afresh");
         var spec = Backbones.Get(Backbones.Default);
-        Row("auto picks", $"training precision {spec.Resolve(Precision.Auto).ToString().ToLowerInvariant()}; " +
-            $"inference engine {Inference.Detector.Fastest(spec).ToString().ToLowerInvariant()} for {spec.Name}");
+        Row("auto picks", $"training precision {spec.Resolve(Precision.Auto).ToString().ToLowerInvariant()}; inference engine: " +
+            "the fastest correct one below, per network");
+        AnsiConsole.Status().Start("timing the inference engines on the built-in model's network", _ =>
+        {
+            using var builtIn = Inference.Detector.Load(Inference.BuiltInModel.Read().Verified());
+        });
+        var engines = new Table().AddColumns("network", "engine", "images/s", "largest difference from float32", "allowed", "auto");
+        foreach (var timed in Inference.EngineChoice.Known(cache))
+        {
+            var fastest = Inference.EngineChoice.Fastest(timed, windows: false);
+            foreach (var t in timed.Engines)
+                engines.AddRow(Markup.Escape(timed.Network), t.Engine.ToString().ToLowerInvariant(), $"{t.ImagesPerSecond:F1}",
+                    $"{t.LargestDifference:G3}", $"{t.Allowed:G2}", t.Engine == fastest ? "[green]picked[/]" : t.Correct ? "" : "[red]wrong here[/]");
+        }
+        AnsiConsole.Write(engines);
 
         var network = SelfCheck.Network(batch: 4, Size);
         var convolutions = Ui.Counted("checking convolutions against float64", (start, done) =>
@@ -69,11 +91,4 @@ public sealed class DoctorCommand : Command
     }
 
     static void Row(string label, string value) => AnsiConsole.MarkupLine($"[bold]{label,-12}[/] {Markup.Escape(value)}");
-
-    static string Metadata(Assembly assembly, string key) =>
-        assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value ?? "unknown";
-
-    static string Informational(Assembly assembly) =>
-        assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
-            ?? assembly.GetName().Version?.ToString() ?? "unknown";
 }

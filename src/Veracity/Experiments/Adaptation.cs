@@ -100,13 +100,13 @@ public static class Adaptation
             .Select(g =>
             {
                 var members = g.ToArray();
-                new Random(Seeds.Mix(seed, members.Length, Seeds.Salt.ValidationSplit)).Shuffle(members);
+                new Random(Seeds.Mix(seed, members.Length, Seeds.Salt.Rehearsal)).Shuffle(members);
                 return members;
             }).ToList();
         int perGroup = Math.Max(1, validation / Math.Max(1, groups.Count));
         var val = groups.SelectMany(g => g.Take(Math.Min(perGroup, g.Length / 2))).ToList();
         var rest = groups.SelectMany(g => g.Skip(Math.Min(perGroup, g.Length / 2))).ToArray();
-        new Random(Seeds.Mix(seed, rest.Length, Seeds.Salt.ValidationSplit)).Shuffle(rest);
+        new Random(Seeds.Mix(seed, rest.Length, Seeds.Salt.Rehearsal)).Shuffle(rest);
         return (rest.Take(train).ToList(), val);
     }
 
@@ -117,11 +117,12 @@ public static class Adaptation
     }
 
     /// <summary>A detector's figures on the validation part (<paramref name="images"/> as the data's, or its face crops).</summary>
-    public static AdaptFigures Measure(string model, string valLabels, string images, IReadOnlySet<string> newSources, ScoringOptions scoring)
+    public static AdaptFigures Measure(string model, string valLabels, string images, IReadOnlySet<string> newSources, ScoringOptions scoring,
+        Action<int>? startBatches = null, Action? batchDone = null)
     {
         var rows = LabelFile.ReadLabels(valLabels);
         using var detector = Detector.Load(model);
-        var scores = Prediction.Run(detector, images, rows.Select(r => r.Name).ToList(), scoring, OnError.Fail).Images
+        var scores = Prediction.Run(detector, images, rows.Select(r => r.Name).ToList(), scoring, OnError.Fail, startBatches, batchDone).Images
             .Select(i => i.Score!.Value).ToList();
         // The new kind: the new examples' fakes against every real of the validation part, new or rehearsed.
         var onNew = Enumerable.Range(0, rows.Count).Where(i => rows[i].Target == 0 || rows[i].Name.StartsWith(NewFolder + "/")).ToList();

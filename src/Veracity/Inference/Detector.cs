@@ -9,10 +9,8 @@ using Veracity.Checkpoints;
 namespace Veracity.Inference;
 
 /// <summary>
-/// What runs the network at inference time. Auto picks resnet18 in bfloat16 on CPUs with AMX, else ONNX Runtime
-/// where the backbone can be exported, else TorchSharp in float32. AVX512-BF16 alone is not enough: bfloat16 was
-/// 1.13× ONNX Runtime's speed on Zen 4 but 0.43× on Zen 5 (89.4 s against 38.2 s for the same 2,019 images), so
-/// without AMX the engine that is never far behind wins.
+/// What runs the network at inference time. Auto is the fastest engine that is correct on this CPU, measured once
+/// per machine and network (<see cref="EngineChoice"/>).
 /// </summary>
 public enum Engine { Auto, Torch, Onnx, TorchBf16 }
 
@@ -45,7 +43,11 @@ public sealed class Detector : IDisposable
     /// windows, <see cref="Score"/>), <see cref="Engine.Auto"/> picks a TorchSharp engine and ONNX is refused here,
     /// before any picture is read.
     /// </summary>
-    public static Detector Load(string path, Engine engine = Engine.Auto, bool windows = false)
+    public static Detector Load(string path, Engine engine = Engine.Auto, bool windows = false) =>
+        Load(path, engine, windows, MachineCache.Current);
+
+    /// <summary><see cref="Load(string, Engine, bool)"/> with the engine timings of <paramref name="machine"/>.</summary>
+    internal static Detector Load(string path, Engine engine, bool windows, MachineCache machine)
     {
         if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
         {
@@ -60,8 +62,9 @@ public sealed class Detector : IDisposable
         try
         {
             model.eval();
-            var spec = Models.Backbones.Get(info.Backbone);
-            if (engine == Engine.Auto) engine = Fastest(spec, windows);
+            var spec = Backbones.Get(info.Backbone);
+            if (engine == Engine.Auto)
+                engine = EngineChoice.Fastest(EngineChoice.For(info, machine, () => TimeEngines(info, spec, model)), windows);
             if (engine == Engine.Onnx && windows) throw WindowsNeedTorch("the ONNX engine was asked for");
             if (engine == Engine.TorchBf16)
             {
@@ -113,11 +116,51 @@ public sealed class Detector : IDisposable
         }
     }
 
-    /// <summary>What <see cref="Engine.Auto"/> becomes for a backbone on this CPU (a TorchSharp one to score <paramref name="windows"/>).</summary>
-    public static Engine Fastest(Models.BackboneSpec spec, bool windows = false) =>
-        spec.SupportsBFloat16 && CpuInfo.Current.HasAmx ? Engine.TorchBf16
-        : spec.OnnxExportable && !windows ? Engine.Onnx
-        : Engine.Torch;
+    /// <summary>
+    /// Times every engine that can run <paramref name="model"/> here on <see cref="EngineChoice.Batch"/> seeded random
+    /// pictures, each against float32 TorchSharp's probabilities. Without native bfloat16 instructions (AVX512-BF16 or
+    /// AMX) libtorch emulates bfloat16, so that engine is not timed there.
+    /// </summary>
+    static EngineTiming[] TimeEngines(CheckpointInfo info, BackboneSpec spec, nn.Module<Tensor, Tensor> model)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(0x5eed);
+        var images = randn([EngineChoice.Batch, 3, info.ImageSize, info.ImageSize], generator: generator);
+        var torch = new Detector(info, model, null); // not disposed: the model is the caller's
+        var (speed, reference) = Time(torch, images);
+        var timings = new List<EngineTiming> { new(Engine.Torch, speed, 0, EngineChoice.Float32Allowed) };
+        if (spec.SupportsBFloat16 && model is ResNet resnet && CpuInfo.Current.HasBFloat16)
+        {
+            resnet.BFloat16 = true;
+            try
+            {
+                var (bf16Speed, bf16) = Time(torch, images);
+                timings.Add(new EngineTiming(Engine.TorchBf16, bf16Speed, LargestDifference(bf16, reference), EngineChoice.BFloat16Allowed));
+            }
+            finally
+            {
+                resnet.BFloat16 = false;
+            }
+        }
+        if (spec.OnnxExportable)
+        {
+            using var onnx = new Detector(info, null, OpenSession(OnnxExport.ToBytes(info, model), info.Backbone));
+            var (onnxSpeed, probabilities) = Time(onnx, images);
+            timings.Add(new EngineTiming(Engine.Onnx, onnxSpeed, LargestDifference(probabilities, reference), EngineChoice.Float32Allowed));
+        }
+        return [.. timings];
+    }
+
+    /// <summary>One warm-up score (which also checks the batch's convolution shapes), then the timed ones.</summary>
+    static (double ImagesPerSecond, float[] Probabilities) Time(Detector detector, Tensor images)
+    {
+        float[] probabilities = detector.Score(images, tta: 1);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int run = 0; run < EngineChoice.Runs; run++) probabilities = detector.Score(images, tta: 1);
+        return (EngineChoice.Runs * images.shape[0] / clock.Elapsed.TotalSeconds, probabilities);
+    }
+
+    static double LargestDifference(float[] a, float[] b) => a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
 
     static VeracityException WindowsNeedTorch(string why) =>
         new($"scoring windows (--window) needs a TorchSharp engine (--engine torch or torchbf16): {why}, and ONNX models " +

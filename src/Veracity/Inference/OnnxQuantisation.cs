@@ -19,10 +19,7 @@ public sealed record QuantisationOptions(string CalibrationLabels, string Calibr
 /// <summary>The int8 model lost more AUC than it may: nothing is written, and the message gives both figures.</summary>
 public sealed class QuantisationRefusedException(string name, QuantisationCheck check) : VeracityException(
     $"{name}: the int8 model is refused: AUC {check.Int8Auc:F4} against float32's {check.Float32Auc:F4} on {check.Pictures} pictures " +
-    $"of {check.Labels} (a change of {Math.Abs(check.Int8Auc - check.Float32Auc):F4}; it must stay under {check.MaxChange})")
-{
-    public QuantisationCheck Check { get; } = check;
-}
+    $"of {check.Labels} (a change of {Math.Abs(check.Int8Auc - check.Float32Auc):F4}; it must stay under {check.MaxChange})");
 
 /// <summary>
 /// Static int8 quantisation of an exported model in ONNX's QDQ form, which ONNX Runtime fuses into integer kernels

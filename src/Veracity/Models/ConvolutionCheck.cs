@@ -25,7 +25,7 @@ public sealed record ConvShape(long Batch, long InChannels, long OutChannels, lo
     }
 
     /// <summary>The output's height (and width, for square inputs).</summary>
-    public long OutputHeight => (Height + 2 * Padding - Kernel) / Stride + 1;
+    [System.Text.Json.Serialization.JsonIgnore] public long OutputHeight => (Height + 2 * Padding - Kernel) / Stride + 1;
 
     public override string ToString() =>
         $"{InChannels}->{OutChannels} {Kernel}x{Kernel}/{Stride} on {Batch}x{Height}x{Width}";
@@ -56,37 +56,53 @@ public sealed record ConvCheck(ConvShape Shape, ScalarType Type, ConvLayout Layo
 /// picks depends on the CPU, the shape (batch size included), the thread count and the type, so no list of bad
 /// CPUs or shapes can be trusted. Each shape is checked the first time it runs, on random data of exactly that
 /// shape, against the same convolution in float64; a shape that fails channels-last runs NCHW (then float32, then
-/// float64), so only the faulty shapes lose speed. The verdict is cached for the process (a check that throws is not):
-/// one check per shape, about a forward pass's worth of float64 work in all.
+/// float64), so only the faulty shapes lose speed. The verdict is kept for the process and in the machine's cache
+/// (<see cref="MachineCache"/>, keyed by CPU, oneDNN cap, library versions and threads; a check that throws is not
+/// kept): one check per shape per machine, about a forward pass's worth of float64 work in all.
 /// </remarks>
 public static class ConvolutionCheck
 {
     sealed record Key(ConvShape Shape, ScalarType Type, bool Backward, int Threads);
 
-    /// <summary>What the checks found: the route of each shape, every check run (in order) and how many failures were reported.</summary>
-    sealed class Verdicts(Func<ConvShape, ScalarType, ConvLayout, bool>? fault)
+    /// <summary>A route as the machine's cache keeps it, with the checks that chose it.</summary>
+    sealed record CachedRoute(ConvShape Shape, ScalarType Type, bool Backward, int Threads, ConvRoute Route, ConvCheck[] Checks)
+    {
+        [System.Text.Json.Serialization.JsonIgnore] public Key Key => new(Shape, Type, Backward, Threads);
+    }
+
+    const string CacheSection = "convolution-routes";
+
+    /// <summary>
+    /// What the checks found: the route of each shape, every check run (in order) and how many failures were
+    /// reported; with a <paramref name="cache"/>, the routes earlier processes chose on this machine too.
+    /// </summary>
+    sealed class Verdicts(Func<ConvShape, ScalarType, ConvLayout, bool>? fault, MachineCache? cache = null)
     {
         public ConcurrentDictionary<Key, Lazy<ConvRoute>> Routes { get; } = new();
         public ConcurrentQueue<ConvCheck> Log { get; } = new();
         public Func<ConvShape, ScalarType, ConvLayout, bool>? Fault { get; } = fault;
         public Lock Reporting { get; } = new();
         public int Reported { get; set; }
+        public MachineCache? Cache { get; } = cache;
+        public ConcurrentDictionary<Key, CachedRoute> Kept { get; } = new(
+            (cache?.Read<CachedRoute[]>(CacheSection) ?? []).Select(r => KeyValuePair.Create(r.Key, r)));
     }
 
-    static readonly Verdicts Process = new(fault: null);
+    static readonly Verdicts Process = new(fault: null, MachineCache.Current);
     static readonly AsyncLocal<Verdicts?> Simulated = new();
     static Verdicts Current => Simulated.Value ?? Process;
 
     /// <summary>
     /// Test seam: until the returned scope is disposed, checks made on this flow of control (the calling thread and
     /// the tasks it starts) see a wrong result where <paramref name="fault"/> says, so the fallback can be exercised
-    /// on CPUs whose kernels are all right. The scope keeps verdicts of its own, so tests running beside each other
-    /// see neither each other's faults nor the routes those chose. Never used outside tests.
+    /// on CPUs whose kernels are all right. The scope keeps verdicts of its own (in <paramref name="cache"/> if given,
+    /// else nowhere), so tests running beside each other see neither each other's faults nor the routes those chose.
+    /// Never used outside tests.
     /// </summary>
-    internal static IDisposable SimulateFaults(Func<ConvShape, ScalarType, ConvLayout, bool> fault)
+    internal static IDisposable SimulateFaults(Func<ConvShape, ScalarType, ConvLayout, bool> fault, MachineCache? cache = null)
     {
         var scope = new Scope(Simulated.Value);
-        Simulated.Value = new Verdicts(fault);
+        Simulated.Value = new Verdicts(fault, cache);
         return scope;
     }
 
@@ -95,7 +111,10 @@ public static class ConvolutionCheck
         public void Dispose() => Simulated.Value = outer;
     }
 
-    /// <summary>The checks this process ran that failed, in order: shapes that run on a slower, correct path instead of the fast one.</summary>
+    /// <summary>
+    /// The checks behind the routes this process took that failed (run here or by an earlier process on this machine),
+    /// in order: shapes that run on a slower, correct path instead of the fast one.
+    /// </summary>
     public static IReadOnlyList<ConvCheck> Failures => Current.Log.Where(c => !c.Passed).ToArray();
 
     /// <summary>
@@ -157,13 +176,24 @@ public static class ConvolutionCheck
 
     /// <summary>
     /// The first route that passes, its checks logged once it is found: a choice that throws logs nothing, so the
-    /// retry's checks are not logged (and reported) twice.
+    /// retry's checks are not logged (and reported) twice. A route an earlier process chose on this machine is taken
+    /// from the cache, its checks logged as if run (so a fallback is still reported), and a new one is added to it.
     /// </summary>
     static ConvRoute Choose(Key key, Verdicts verdicts)
     {
+        if (verdicts.Kept.TryGetValue(key, out var kept))
+        {
+            foreach (var check in kept.Checks) verdicts.Log.Enqueue(check);
+            return kept.Route;
+        }
         var checks = new List<ConvCheck>();
         var route = FirstPassing(key, checks);
         foreach (var check in checks) verdicts.Log.Enqueue(check);
+        if (verdicts.Cache is { } cache)
+        {
+            verdicts.Kept[key] = new CachedRoute(key.Shape, key.Type, key.Backward, key.Threads, route, [.. checks]);
+            cache.Write(CacheSection, verdicts.Kept.Values.ToArray());
+        }
         return route;
     }
 
