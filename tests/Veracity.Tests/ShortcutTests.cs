@@ -102,4 +102,22 @@ public class ShortcutTests
         Assert.NotNull(new Reencoding(0, 250).Problem);
         Assert.NotNull(new Reencoding(90, 8).Problem);
     }
+
+    [Fact]
+    public void Faces_whose_size_tells_a_fake_source_from_the_reals_are_warned_of_and_evenly_sized_ones_are_not()
+    {
+        static Shortcuts.FaceSample Face(int target, string source, double side, int row) => new(new LabelRow($"{source}/{row}.jpg", target, row + 2, source), side);
+        var reals = Enumerable.Range(0, 40).Select(i => Face(0, "lfw", 95 + i % 20, i));
+        var swaps = Enumerable.Range(0, 40).Select(i => Face(1, "swaps", 95 + (i + 7) % 20, i));
+        var gan = Enumerable.Range(0, 40).Select(i => Face(1, "stylegan", 140 + i % 20, i));
+
+        var comparisons = Shortcuts.CompareFaceSizes([.. reals, .. swaps, .. gan]);
+        var byGroup = comparisons.ToDictionary(c => c.GroupB);
+        Assert.True(byGroup["fake 'stylegan'"].Warns, byGroup["fake 'stylegan'"].Describe());
+        Assert.Equal(1, byGroup["fake 'stylegan'"].Separation, 9);
+        Assert.False(byGroup["fake 'swaps'"].Warns, byGroup["fake 'swaps'"].Describe());
+        Assert.InRange(byGroup["fake 'swaps'"].Separation, 0.5, 0.6);
+        Assert.Equal("fake 'stylegan'", comparisons[0].GroupB); // the worst first
+        Assert.Contains("face size: real 96-111 px", byGroup["fake 'stylegan'"].Describe());
+    }
 }

@@ -54,6 +54,12 @@ public sealed class FacesCommand : Command<FacesCommand.Settings>
         foreach (var failure in summary.Failures.Take(8))
             AnsiConsole.MarkupLineInterpolated($"[red]cannot read[/] {failure.Name}: {failure.Problem}");
         if (summary.Written > 0) AnsiConsole.MarkupLineInterpolated($"{summary.FacesPerSecond:F1} pictures/s.");
+        foreach (var faceSize in summary.FaceSizes)
+            if (faceSize.Warns) AnsiConsole.MarkupLineInterpolated($"[yellow]shortcut:[/] {faceSize.Describe()}");
+            else AnsiConsole.MarkupLineInterpolated($"[grey]face size, {faceSize.GroupA} against {faceSize.GroupB}: {faceSize.Separation * 100:0}% separable[/]");
+        if (summary.FaceSizes.Any(s => s.Warns))
+            AnsiConsole.MarkupLine("  Remove it before you trust a figure: gather faces of each class at the same sizes, or cut every face at " +
+                                   "one resolution (--face-resolution PX).");
         string preview = Path.Combine(outDir, FaceDataset.PreviewFile);
         string logged = $"(every picture in {FaceDataset.LogFile})";
         AnsiConsole.MarkupLineInterpolated(

@@ -36,25 +36,42 @@ public static class Shortcuts
     /// <summary>The file traits of labelled rows, read from whatever files were inspected.</summary>
     public sealed record Sample(LabelRow Row, FileTraits Traits);
 
+    /// <summary>One labelled face and its side in the picture, in the picture's pixels (its detector box's width).</summary>
+    public sealed record FaceSample(LabelRow Row, double Side);
+
     /// <summary>Real against fake, then each fake source against every real (when there are several sources), the worst first.</summary>
-    public static IReadOnlyList<TraitComparison> Compare(IReadOnlyList<Sample> samples)
+    public static IReadOnlyList<TraitComparison> Compare(IReadOnlyList<Sample> samples) => Compare(samples, s => s.Row, FileTraitsOf);
+
+    /// <summary>
+    /// The same comparisons by the size of the face in the picture: a detector fed aligned faces can learn the
+    /// resolution a class's faces were taken at instead of the forgery. On the development corpus the real LFW faces
+    /// are 105 px wide (median), the StyleGAN fakes 151 px, and the CelebA-HQ reals of the sealed exam, at 152 px, were
+    /// 53 of 56 called fake.
+    /// </summary>
+    public static IReadOnlyList<TraitComparison> CompareFaceSizes(IReadOnlyList<FaceSample> faces) =>
+        Compare(faces, f => f.Row, (nameA, a, nameB, b) =>
+            [Numeric("face size", nameA, a, nameB, b, f => f.Side, f => $"{(int)f.Side / 16 * 16}-{(int)f.Side / 16 * 16 + 15} px")]);
+
+    static IReadOnlyList<TraitComparison> Compare<T>(IReadOnlyList<T> samples, Func<T, LabelRow> row,
+        Func<string, IReadOnlyList<T>, string, IReadOnlyList<T>, IEnumerable<TraitComparison>> compareGroups)
     {
-        var reals = samples.Where(s => s.Row.Target == 0).ToList();
-        var fakes = samples.Where(s => s.Row.Target == 1).ToList();
+        var reals = samples.Where(s => row(s).Target == 0).ToList();
+        var fakes = samples.Where(s => row(s).Target == 1).ToList();
         if (reals.Count == 0 || fakes.Count == 0) return [];
-        var comparisons = CompareGroups("real", reals, "fake", fakes).ToList();
-        var sources = fakes.GroupBy(s => s.Row.Source).ToList();
+        var comparisons = compareGroups("real", reals, "fake", fakes).ToList();
+        var sources = fakes.GroupBy(s => row(s).Source).ToList();
         if (sources.Count > 1)
             foreach (var source in sources.OrderBy(g => g.Key, StringComparer.Ordinal))
-                comparisons.AddRange(CompareGroups("real", reals, $"fake '{source.Key}'", source.ToList()));
+                comparisons.AddRange(compareGroups("real", reals, $"fake '{source.Key}'", source.ToList()));
         return comparisons.OrderByDescending(c => c.Separation).ToList();
     }
 
-    static IEnumerable<TraitComparison> CompareGroups(string nameA, IReadOnlyList<Sample> a, string nameB, IReadOnlyList<Sample> b)
+    static IEnumerable<TraitComparison> FileTraitsOf(string nameA, IReadOnlyList<Sample> a, string nameB, IReadOnlyList<Sample> b)
     {
         yield return Categorical("format", nameA, a, nameB, b, t => t.Format);
-        yield return Numeric("pixel size", nameA, a, nameB, b, t => (double)t.Width * t.Height, t => $"{t.Width}x{t.Height}");
-        yield return Numeric("JPEG quality", nameA, a, nameB, b, t => t.JpegQuality ?? 101, t => t.JpegQuality is { } q ? $"q{q}" : "not JPEG");
+        yield return Numeric("pixel size", nameA, a, nameB, b, s => (double)s.Traits.Width * s.Traits.Height, s => $"{s.Traits.Width}x{s.Traits.Height}");
+        yield return Numeric("JPEG quality", nameA, a, nameB, b, s => s.Traits.JpegQuality ?? 101,
+            s => s.Traits.JpegQuality is { } q ? $"q{q}" : "not JPEG");
         yield return Categorical("chroma subsampling", nameA, a, nameB, b, t => t.ChromaSubsampling ?? "n/a");
         yield return Categorical("JPEG coding", nameA, a, nameB, b, t => t.Progressive switch { true => "progressive", false => "baseline", null => "n/a" });
         yield return Categorical("EXIF", nameA, a, nameB, b, t => t.Exif ? "EXIF" : "no EXIF");
@@ -67,8 +84,8 @@ public static class Shortcuts
     static TraitComparison Categorical(string trait, string nameA, IReadOnlyList<Sample> a, string nameB, IReadOnlyList<Sample> b,
         Func<FileTraits, string> value)
     {
-        var sharesA = ShareOf(a, value);
-        var sharesB = ShareOf(b, value);
+        var sharesA = ShareOf(a, s => value(s.Traits));
+        var sharesB = ShareOf(b, s => value(s.Traits));
         double separation = 0.5 * sharesA.Keys.Union(sharesB.Keys)
             .Sum(v => Math.Max(sharesA.GetValueOrDefault(v), sharesB.GetValueOrDefault(v)));
         return new TraitComparison(trait, nameA, nameB, Top(sharesA), Top(sharesB), separation);
@@ -78,16 +95,15 @@ public static class Shortcuts
     /// A numeric trait's separation: the ROC AUC of the value as a score for group B, or of its negation, whichever is
     /// higher; many distinct sizes do not make a trait separable unless they also rank the groups apart.
     /// </summary>
-    static TraitComparison Numeric(string trait, string nameA, IReadOnlyList<Sample> a, string nameB, IReadOnlyList<Sample> b,
-        Func<FileTraits, double> value, Func<FileTraits, string> label)
+    static TraitComparison Numeric<T>(string trait, string nameA, IReadOnlyList<T> a, string nameB, IReadOnlyList<T> b,
+        Func<T, double> value, Func<T, string> label)
     {
-        double auc = ScoreMetrics.Auc([.. a.Select(s => value(s.Traits)), .. b.Select(s => value(s.Traits))],
-            [.. a.Select(_ => 0), .. b.Select(_ => 1)]);
+        double auc = ScoreMetrics.Auc([.. a.Select(value), .. b.Select(value)], [.. a.Select(_ => 0), .. b.Select(_ => 1)]);
         return new TraitComparison(trait, nameA, nameB, Top(ShareOf(a, label)), Top(ShareOf(b, label)), Math.Max(auc, 1 - auc));
     }
 
-    static Dictionary<string, double> ShareOf(IReadOnlyList<Sample> group, Func<FileTraits, string> value) =>
-        group.GroupBy(s => value(s.Traits)).ToDictionary(g => g.Key, g => (double)g.Count() / group.Count);
+    static Dictionary<string, double> ShareOf<T>(IReadOnlyList<T> group, Func<T, string> value) =>
+        group.GroupBy(value).ToDictionary(g => g.Key, g => (double)g.Count() / group.Count);
 
     static IReadOnlyList<TraitShare> Top(Dictionary<string, double> shares) =>
         shares.OrderByDescending(s => s.Value).ThenBy(s => s.Key, StringComparer.Ordinal).Take(3).Select(s => new TraitShare(s.Key, s.Value)).ToList();

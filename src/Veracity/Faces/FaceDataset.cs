@@ -9,8 +9,10 @@ namespace Veracity.Faces;
 public sealed record FaceRecord(string Name, int Found, int Small, bool Written, bool WholeImage, float[][] Boxes, string? Problem);
 
 /// <summary>What a <see cref="FaceDataset.Run"/> produced, and the pictures a person should look at.</summary>
+/// <param name="FaceSizes">How well the size of the face in the picture tells real from fake (and each fake source from the reals).</param>
 public sealed record FacesSummary(int Images, int Written, int Resumed, IReadOnlyList<string> NoFace, IReadOnlyList<string> MultiFace,
-    IReadOnlyList<string> SmallFace, IReadOnlyList<DecodeFailure> Failures, string LabelFile, string ReportFile, double FacesPerSecond);
+    IReadOnlyList<string> SmallFace, IReadOnlyList<DecodeFailure> Failures, string LabelFile, string ReportFile, double FacesPerSecond,
+    IReadOnlyList<TraitComparison> FaceSizes);
 
 /// <summary>
 /// Writes a face-crop copy of a labelled image folder: for every picture its largest usable face, aligned and cut to
@@ -67,7 +69,9 @@ public static class FaceDataset
             all.Where(r => r.Found - r.Small > 1).Select(r => r.Name).ToList(),
             all.Where(r => r.Small > 0).Select(r => r.Name).ToList(),
             all.Where(r => r.Problem is not null).Select(r => new DecodeFailure(r.Name, r.Problem!)).ToList(),
-            labels, Path.Combine(outDir, ReportFile), facesPerSecond);
+            labels, Path.Combine(outDir, ReportFile), facesPerSecond,
+            Shortcuts.CompareFaceSizes(rows.Where(r => records[r.Name] is { Written: true, WholeImage: false, Boxes.Length: > 0 })
+                .Select(r => new Shortcuts.FaceSample(r, records[r.Name].Boxes.Max(b => b[2]))).ToList()));
         AtomicFile.WriteAllBytes(summary.ReportFile, JsonSerializer.SerializeToUtf8Bytes(new { settings, size, summary },
             new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         WritePreview(all, images, Path.Combine(outDir, PreviewFile), cropper, decoder, size);
