@@ -106,13 +106,16 @@ public sealed class MachineCache
             : null;
     }
 
+    /// <summary>What a verdict means (a tolerance, the routes tried, how engines are timed): raise it when that changes.</summary>
+    const int Meaning = 1;
+
     static string MachineKey()
     {
         var cpu = CpuInfo.Current;
         string cap = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA") ?? "none";
         return $"{cpu}; flags {string.Join(' ', cpu.Flags.Order(StringComparer.Ordinal))}; oneDNN cap {cap}; " +
                $"libtorch {Library.Libtorch}; TorchSharp {Library.TorchSharp}; ONNX Runtime {Library.OnnxRuntime}; " +
-               $"threads {TorchSharp.torch.get_num_threads()}";
+               $"threads {TorchSharp.torch.get_num_threads()}; verdicts v{Meaning}";
     }
 
     /// <summary>The versions of the native libraries whose kernels the verdicts are about.</summary>
