@@ -7,8 +7,7 @@ namespace Veracity.Inference;
 /// Prediction on faces: every usable face of each picture is aligned, cut and scored, and the picture's score is
 /// its most suspicious face's (<see cref="PicturePreparer"/>). A picture without a usable face is scored whole, or
 /// left unscored, as the settings say. Pictures are decoded and searched for faces in parallel, a batch of pictures
-/// at a time, and the next batch is prepared while the network scores this one (one batch ahead, so memory stays
-/// bounded by twice the batch size).
+/// at a time, so memory stays bounded by the batch size.
 /// </summary>
 public static class FacePrediction
 {
@@ -18,32 +17,13 @@ public static class FacePrediction
         using var preparer = new PicturePreparer(detector, settings);
         var results = new List<ScoredImage>(names.Count);
         startBatches?.Invoke((names.Count + options.BatchSize - 1) / options.BatchSize);
-
-        Task<PreparedPicture[]> PrepareAsync(int start) => Task.Run(() =>
+        for (int start = 0; start < names.Count; start += options.BatchSize)
         {
             var pictures = new PreparedPicture[Math.Min(options.BatchSize, names.Count - start)];
             Parallel.For(0, pictures.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Workers) }, k =>
                 pictures[k] = preparer.Prepare(ImagePaths.Resolve(imageRoot, names[start + k]), names[start + k]));
-            return pictures;
-        });
-
-        Task<PreparedPicture[]>? next = names.Count > 0 ? PrepareAsync(0) : null;
-        try
-        {
-            for (int start = 0; start < names.Count; start += options.BatchSize)
-            {
-                var pictures = next!.GetAwaiter().GetResult();
-                next = start + options.BatchSize < names.Count ? PrepareAsync(start + options.BatchSize) : null;
-                results.AddRange(preparer.Score(pictures, options));
-                batchDone?.Invoke();
-            }
-        }
-        finally
-        {
-            // The batch prepared ahead must finish before the face detector it uses is disposed. Its own error is
-            // dropped on purpose: the one that left the loop is the one the caller must see.
-            try { next?.Wait(); }
-            catch (AggregateException) { }
+            results.AddRange(preparer.Score(pictures, options));
+            batchDone?.Invoke();
         }
         return new PredictionResult(results, [detector.Views(options.Tta)]);
     }
