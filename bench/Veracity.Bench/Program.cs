@@ -11,6 +11,7 @@
 //   dotnet run --project bench/Veracity.Bench -c Release -- abuse --model CKPT --images DIR [--clients 16] [--seconds 60]
 //       (serve under a hostile mix: large pictures, many-file requests, bad uploads, disconnects)
 //   dotnet run --project bench/Veracity.Bench -c Release -- faces [--count 100] [--seconds 10]   (face detection, one core)
+//   dotnet run --project bench/Veracity.Bench -c Release -- adapt-plot --tsv F --out PNG   (bench/adapt-curves.sh's picture)
 using Veracity;
 using Veracity.Bench;
 
@@ -29,8 +30,9 @@ switch (mode)
     case "load": LoadBench.Run(options); break;
     case "abuse": AbuseBench.Run(options); break;
     case "faces": FaceBench.Run(options); break;
+    case "adapt-plot": AdaptPlot.Run(options); break;
     default:
-        Console.Error.WriteLine("usage: Veracity.Bench decode|model|pipeline|conv|torch-weights|load|abuse|faces [options]");
+        Console.Error.WriteLine("usage: Veracity.Bench decode|model|pipeline|conv|torch-weights|load|abuse|faces|adapt-plot [options]");
         return 2;
 }
 return 0;

@@ -236,22 +236,8 @@ public class FaceTests : IDisposable
     public void A_model_trained_on_faces_predicts_on_faces_by_itself_and_details_list_them()
     {
         using var dir = new TempDir();
-        var rows = new List<string> { "img_name,target,source" };
-        for (int i = 0; i < 8; i++)
-        {
-            // The astronaut at a few sizes and places; "fakes" have their colours swapped, enough for a label to learn.
-            var picture = Transformed(Astronaut, new SKMatrix(0.5f + 0.05f * i, 0, 20 * i, 0, 0.5f + 0.05f * i, 10 * i, 0, 0, 1), 480, 400);
-            if (i % 2 == 1)
-                for (int p = 0; p < picture.Pixels.Length; p += 3)
-                    (picture.Pixels[p], picture.Pixels[p + 2]) = (picture.Pixels[p + 2], picture.Pixels[p]);
-            File.WriteAllBytes(dir.File($"images/{i}.jpg"), SkiaPixels.EncodeJpeg(picture, 92));
-            rows.Add($"{i}.jpg,{i % 2},{(i % 2 == 1 ? "swapped" : "nasa")}");
-        }
-        string labels = dir.File("labels.csv", string.Join("\n", rows) + "\n"), images = Path.Combine(dir.Path, "images");
-        string run = Path.Combine(dir.Path, "run");
-        var train = Cli.Run("train", "--train-labels", labels, "--train-images", images, "--val-fraction", "0.25", "--faces", "--no-pretrained",
-            "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--out", run);
-        Assert.True(train.ExitCode == 0, train.All);
+        var (labels, images) = WriteAstronauts(dir, "images", 8, "swapped");
+        string run = TrainOnFaces(dir, labels, images);
         Assert.True(File.Exists(Path.Combine(run, "faces", "train", FaceDataset.PreviewFile)));
         using (var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))))
             Assert.Equal(1.3, config.RootElement.GetProperty("config").GetProperty("Faces").GetProperty("Margin").GetDouble());
@@ -272,6 +258,58 @@ public class FaceTests : IDisposable
         var whole = Cli.Run("predict", "--model", Path.Combine(run, "best.ckpt"), "--images", images, "--out", submission, "--no-faces");
         Assert.True(whole.ExitCode == 0, whole.All);
         Assert.DoesNotContain("on faces", whole.All);
+    }
+
+    [Fact]
+    public void Adapting_a_face_model_cuts_the_new_faces_and_rehearses_on_the_crops_it_was_trained_on()
+    {
+        using var dir = new TempDir();
+        var (labels, images) = WriteAstronauts(dir, "images", 8, "swapped");
+        string run = TrainOnFaces(dir, labels, images);
+        var (newLabels, newImages) = WriteAstronauts(dir, "new", 20, "new-kind", offset: 3);
+        string adapted = Path.Combine(dir.Path, "adapted");
+        var adapt = Cli.Run("adapt", "--model", Path.Combine(run, "best.ckpt"), "--labels", newLabels, "--images", newImages,
+            "--validation-share", "0.5", "--epochs", "1", "--out", adapted);
+        Assert.True(adapt.ExitCode == 0, adapt.All);
+        // The new pictures' faces are cut; the rehearsal is the run's own crops (its checkpoint points at them), not
+        // cut a second time: a face cut out of a face crop is framed anew, so the old kinds would be rehearsed at
+        // another framing than they were learnt at.
+        Assert.True(File.Exists(Path.Combine(adapted, "faces", "new", FaceDataset.PreviewFile)));
+        Assert.Equal(["new"], Directory.GetDirectories(Path.Combine(adapted, "faces")).Select(Path.GetFileName));
+        var rehearsed = File.ReadAllLines(Path.Combine(adapted, "data", "train.csv")).Where(r => r.StartsWith("rehearse/")).ToList();
+        Assert.NotEmpty(rehearsed);
+        string crops = Path.Combine(run, "faces", "train", "images");
+        Assert.All(rehearsed, r => Assert.True(File.Exists(Path.Combine(crops, r.Split(',')[0]["rehearse/".Length..])), r));
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> pictures of the astronaut at a few sizes and places under <paramref name="folder"/>,
+    /// every other one a "fake" with its colours swapped (enough for a label to learn), and their label file.
+    /// </summary>
+    static (string Labels, string Images) WriteAstronauts(TempDir dir, string folder, int count, string fakeSource, int offset = 0)
+    {
+        var rows = new List<string> { "img_name,target,source" };
+        for (int i = 0; i < count; i++)
+        {
+            float scale = 0.5f + 0.05f * ((i + offset) % 8);
+            var picture = Transformed(Astronaut, new SKMatrix(scale, 0, 20 * ((i + offset) % 8), 0, scale, 10 * ((i + offset) % 8), 0, 0, 1), 480, 400);
+            if (i % 2 == 1)
+                for (int p = 0; p < picture.Pixels.Length; p += 3)
+                    (picture.Pixels[p], picture.Pixels[p + 2]) = (picture.Pixels[p + 2], picture.Pixels[p]);
+            File.WriteAllBytes(dir.File($"{folder}/{i}.jpg"), SkiaPixels.EncodeJpeg(picture, 92));
+            rows.Add($"{i}.jpg,{i % 2},{(i % 2 == 1 ? fakeSource : "nasa")}");
+        }
+        return (dir.File($"{folder}.csv", string.Join("\n", rows) + "\n"), Path.Combine(dir.Path, folder));
+    }
+
+    /// <summary>Trains a 32-px model on the faces of the labelled pictures (one epoch, random start) and returns its run folder.</summary>
+    static string TrainOnFaces(TempDir dir, string labels, string images)
+    {
+        string run = Path.Combine(dir.Path, "run");
+        var train = Cli.Run("train", "--train-labels", labels, "--train-images", images, "--val-fraction", "0.25", "--faces", "--no-pretrained",
+            "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--out", run);
+        Assert.True(train.ExitCode == 0, train.All);
+        return run;
     }
 
     /// <summary>The astronaut twice, side by side at 60% (two faces of the same size).</summary>

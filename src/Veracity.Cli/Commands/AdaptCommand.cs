@@ -51,11 +51,11 @@ public sealed class AdaptCommand : Command<AdaptCommand.Settings>
             throw new VeracityException($"{baseModel} is an ONNX model: adapt fine-tunes a checkpoint (.ckpt)");
         var options = new AdaptOptions(baseModel, settings.Labels, settings.Images, settings.Out, settings.Rehearse, settings.RehearseImages,
             settings.ValidationShare, settings.Epochs, settings.Lr, settings.RehearseRatio, Seed: settings.Seed);
-        var plan = Adaptation.Plan(options);
         var config = Adaptation.ConfigFor(Checkpoint.ReadInfo(baseModel), options);
+        if (config.Faces is { } faces) options = OnFaces(options, faces, config.ImageSize, config.Reencode);
+        var plan = Adaptation.Plan(options);
         string runDir = Path.Combine(settings.Out, "run");
         var data = new TrainData(plan.TrainLabels, plan.Images, plan.ValLabels, plan.Images, settings.ValidationShare);
-        if (config.Faces is { } faces) data = TrainCommand.OnFaces(data, faces, config.ImageSize, settings.Out, config.Reencode);
         AnsiConsole.MarkupLineInterpolated(
             $"New examples: {plan.NewTrain} to train on, {plan.NewVal} to validate on; rehearsal: {plan.RehearseTrain} and {plan.RehearseVal}");
 
@@ -82,5 +82,21 @@ public sealed class AdaptCommand : Command<AdaptCommand.Settings>
         AtomicFile.WriteAllBytes(Path.Combine(settings.Out, "adapt.json"), JsonSerializer.SerializeToUtf8Bytes(
             new { baseModel, plan, before, after, minutes }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
         return 0;
+    }
+
+    /// <summary>
+    /// For a detector trained on faces: cuts the faces of the new examples, and of a rehearsal the user names, once. The
+    /// rehearsal a checkpoint records is left as it is: <c>train --faces</c> and <c>crossval --faces</c> hand the trainer
+    /// the crops they cut, so that is what the record points at, and cutting a face out of a face crop frames it anew.
+    /// </summary>
+    static AdaptOptions OnFaces(AdaptOptions options, Faces.FaceSettings faces, int size, Imaging.Reencoding? reencode)
+    {
+        (string Labels, string Images) Cut(string labels, string images, string part) =>
+            FacesCommand.CutForTraining(labels, images, Path.Combine(options.OutDir, "faces", part), faces, size, reencode);
+        var fresh = Cut(options.NewLabels, options.NewImages, "new");
+        options = options with { NewLabels = fresh.Labels, NewImages = fresh.Images };
+        if (options is not { RehearseLabels: { } labels, RehearseImages: { } images }) return options;
+        var rehearsal = Cut(labels, images, "rehearse");
+        return options with { RehearseLabels = rehearsal.Labels, RehearseImages = rehearsal.Images };
     }
 }

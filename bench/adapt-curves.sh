@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Adaptation curves: how many examples of a new kind of forgery `veracity adapt` needs, and what the old kinds pay.
+#   bench/adapt-curves.sh CROSSVAL_DIR IMAGES WORK [SEED [ADAPT OPTION...]]
+# CROSSVAL_DIR is a finished `crossval --faces` run (each fold a fake source left out, its model trained on the others);
+# IMAGES the pictures it was given (the adapted models cut the new examples' faces themselves and rehearse on the
+# fold's own crops, as its checkpoint records). For each fold, the left-out kind is the new one: its fakes and the
+# held-out reals are shuffled (seeded), the first 100 of each are the example pool, and K = 10, 25, 50, 100 and 200
+# examples (K/2 fakes, K/2 reals, each K's a superset of the one before) adapt the fold's model. Every model, the base
+# (K = 0) included, is scored on the same held-out pictures no K used: the new kind's other fakes, each old kind's
+# held-out fakes (the fold's in-domain file), against the held-out reals outside the pool. The ceiling is what the
+# crossval measured for that kind when it was trained on (in-domain, the mean of the folds that train on it).
+# K = 10 keeps 3 of each class to validate on (--validation-share 0.6), the others 30%. Writes WORK/adapt-curves.tsv
+# and WORK/adapt-curves.png. Runs resume. Options after the seed go to every `adapt` (compare recipes in separate WORKs:
+# the examples and the scored pictures depend only on the seed). Set VERACITY to a built binary to skip `dotnet run`.
+set -euo pipefail
+if [ $# -lt 3 ]; then echo "usage: $0 CROSSVAL_DIR IMAGES WORK [SEED]" >&2; exit 2; fi
+cv="$(cd "$1" && pwd)"; images="$(cd "$2" && pwd)"; work="$3"; seed="${4:-0}"
+adapt_options=("${@:5}")
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+mkdir -p "$work"; work="$(cd "$work" && pwd)"
+v() { if [ -n "${VERACITY:-}" ]; then "$VERACITY" "$@"; else "$root/veracity" "$@"; fi; }
+crops="$(/usr/bin/python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['labels'].rsplit('/', 1)[0])" "$cv/crossval.json")/images"
+# ADAPT_SIZES picks some of them (the pool and the scored pictures stay the same).
+sizes=(${ADAPT_SIZES:-10 25 50 100 200})
+
+for fold_dir in "$cv"/*/; do
+  fold="$(basename "$fold_dir")"
+  [ -s "$fold_dir/run/best.ckpt" ] && [ -s "$fold_dir/test_label.txt" ] || continue
+  out="$work/$fold"; mkdir -p "$out"
+  # The example pool and the held-out scoring set, once per fold.
+  [ -s "$out/scored.csv" ] || /usr/bin/python3 - "$fold_dir" "$out" "$seed" "${sizes[@]}" <<'PY'
+import csv, random, sys
+fold_dir, out, seed, sizes = sys.argv[1], sys.argv[2], sys.argv[3], [int(k) for k in sys.argv[4:]]
+read = lambda name: list(csv.DictReader(open(f"{fold_dir}/{name}")))
+test, in_domain = read("test_label.txt"), read("in_domain_label.txt")
+pool = {}
+for target in ("0", "1"):
+    group = sorted((r for r in test if r["target"] == target), key=lambda r: r["img_name"])
+    random.Random(f"adapt-curve-{seed}-{target}").shuffle(group)
+    pool[target] = group
+most = 100  # the pool per class: K = 200 at most, whichever sizes run
+assert max(sizes) <= 2 * most
+used = {r["img_name"] for t in pool for r in pool[t][:most]}
+def write(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["img_name", "target", "source"])
+        w.writerows([r["img_name"], r["target"], r["source"]] for r in rows)
+for k in sizes:
+    write(f"{out}/examples-{k}.csv", pool["0"][:k // 2] + pool["1"][:k // 2])
+scored, seen = [], set()
+for r in test + in_domain:
+    if r["img_name"] not in used and r["img_name"] not in seen:
+        seen.add(r["img_name"]); scored.append(r)
+write(f"{out}/scored.csv", scored)
+PY
+  # Scores every model on the held-out pictures: the crops crossval cut, so no face is cut twice.
+  score() { [ -s "$2" ] || v predict --model "$1" --images "$crops" --list "$out/scored.csv" --no-faces --out "$2" > /dev/null; }
+  score "$fold_dir/run/best.ckpt" "$out/scores-0.csv"
+  for k in "${sizes[@]}"; do
+    if [ ! -s "$out/scores-$k.csv" ]; then
+      share=0.3; [ "$k" -ge 25 ] || share=0.6
+      rm -rf "$out/adapt-$k"
+      echo "== $fold: adapt with $k examples"
+      start=$(date +%s)
+      v adapt --model "$fold_dir/run/best.ckpt" --labels "$out/examples-$k.csv" --images "$images" --validation-share "$share" \
+        --seed "$seed" "${adapt_options[@]}" --out "$out/adapt-$k" > "$out/adapt-$k.log"
+      echo $(( $(date +%s) - start )) > "$out/adapt-$k.seconds"
+      score "$out/adapt-$k/run/best.ckpt" "$out/scores-$k.csv"
+    fi
+  done
+done
+
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs) model $(grep -m1 '^model' /proc/cpuinfo | cut -d: -f2 | xargs)"
+ADAPT_OPTIONS="${adapt_options[*]}" /usr/bin/python3 - "$cv" "$work" "$cpu" "$(git -C "$root" rev-parse --short HEAD)" "${sizes[@]}" <<'PY'
+import csv, json, os, sys
+cv, work, cpu, commit, sizes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], [0] + [int(k) for k in sys.argv[5:]]
+
+def auc(fakes, reals):
+    """Mann-Whitney: the chance a fake outscores a real, ties counted half."""
+    ranked = sorted([(s, 1) for s in fakes] + [(s, 0) for s in reals])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]: j += 1
+        rank_sum += sum(1 for _, t in ranked[i:j] if t == 1) * (i + j + 1) / 2
+        i = j
+    n1, n0 = len(fakes), len(reals)
+    return (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+report = json.load(open(os.path.join(cv, "crossval.json")))
+ceilings = {}
+for fold in report["folds"]:  # a kind's held-out fakes in the folds that trained on it
+    for entry in fold.get("bySource") or []:
+        if entry["source"] != fold["source"] and (entry.get("vsAllReals") or {}).get("auc") is not None:
+            ceilings.setdefault(entry["source"], []).append(entry["vsAllReals"]["auc"])
+rows = []
+print(f"adapt curves, {cpu}, commit {commit}, crossval {cv}, adapt options: {os.environ.get('ADAPT_OPTIONS') or 'none'}")
+print(f"{'new kind':14s} {'K':>4s} {'new AUC':>8s} {'ceiling':>8s} {'old kinds (AUC each)':>40s} {'minutes':>8s}")
+for fold in sorted(d for d in os.listdir(work) if os.path.isfile(os.path.join(work, d, "scored.csv"))):
+    base = os.path.join(work, fold)
+    truth = {r["img_name"]: (r["target"], r["source"]) for r in csv.DictReader(open(os.path.join(base, "scored.csv")))}
+    ceiling = sum(ceilings.get(fold, [float("nan")])) / max(1, len(ceilings.get(fold, [])))
+    for k in sizes:
+        path = os.path.join(base, f"scores-{k}.csv")
+        if not os.path.exists(path): continue
+        scores = {r["img_name"]: float(r["y_pred"]) for r in csv.DictReader(open(path))}
+        reals = [s for n, s in scores.items() if truth[n][0] == "0"]
+        by_source = {}
+        for n, s in scores.items():
+            if truth[n][0] == "1": by_source.setdefault(truth[n][1], []).append(s)
+        new = auc(by_source.pop(fold), reals)
+        old = {src: auc(s, reals) for src, s in sorted(by_source.items())}
+        seconds = open(os.path.join(base, f"adapt-{k}.seconds")).read().strip() if k else "0"
+        minutes = int(seconds) / 60
+        rows.append([fold, k, f"{new:.4f}", f"{ceiling:.4f}", " ".join(f"{s}={a:.4f}" for s, a in old.items()), f"{minutes:.1f}"])
+        print(f"{fold:14s} {k:4d} {new:8.4f} {ceiling:8.4f} {rows[-1][4]:>40s} {minutes:8.1f}")
+with open(os.path.join(work, "adapt-curves.tsv"), "w", newline="") as f:
+    w = csv.writer(f, delimiter="\t", lineterminator="\n")
+    w.writerow(["new_kind", "examples", "new_auc", "ceiling", "old_aucs", "minutes"])
+    w.writerows(rows)
+PY
+dotnet run --project "$root/bench/Veracity.Bench" -c Release -- adapt-plot --tsv "$work/adapt-curves.tsv" --out "$work/adapt-curves.png"
