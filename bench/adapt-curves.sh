@@ -54,11 +54,13 @@ for r in test + in_domain:
         seen.add(r["img_name"]); scored.append(r)
 write(f"{out}/scored.csv", scored)
 PY
-  # Scores every model on the held-out pictures: the crops crossval cut, so no face is cut twice.
-  score() { [ -s "$2" ] || v predict --model "$1" --images "$crops" --list "$out/scored.csv" --no-faces --out "$2" > /dev/null; }
-  score "$fold_dir/run/best.ckpt" "$out/scores-0.csv"
+  # Scores every model on the held-out pictures, each fake source against the reals (`evaluate --by-source`): the crops
+  # crossval cut, so no face is cut twice.
+  score() { [ -s "$2/metrics.json" ] || v evaluate --model "$1" --labels "$out/scored.csv" --images "$crops" --no-faces --by-source \
+    --out "$2" > /dev/null; }
+  score "$fold_dir/run/best.ckpt" "$out/eval-0"
   for k in "${sizes[@]}"; do
-    if [ ! -s "$out/scores-$k.csv" ]; then
+    if [ ! -s "$out/adapt-$k/adapt.json" ]; then  # adapt writes it last
       share=0.3; [ "$k" -ge 25 ] || share=0.6
       rm -rf "$out/adapt-$k"
       echo "== $fold: adapt with $k examples"
@@ -66,8 +68,8 @@ PY
       v adapt --model "$fold_dir/run/best.ckpt" --labels "$out/examples-$k.csv" --images "$images" --validation-share "$share" \
         --seed "$seed" "${adapt_options[@]}" --out "$out/adapt-$k" > "$out/adapt-$k.log"
       echo $(( $(date +%s) - start )) > "$out/adapt-$k.seconds"
-      score "$out/adapt-$k/run/best.ckpt" "$out/scores-$k.csv"
     fi
+    score "$out/adapt-$k/run/best.ckpt" "$out/eval-$k"
   done
 done
 
@@ -75,18 +77,6 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), family $(grep
 ADAPT_OPTIONS="${adapt_options[*]}" /usr/bin/python3 - "$cv" "$work" "$cpu" "$(git -C "$root" rev-parse --short HEAD)" "${sizes[@]}" <<'PY'
 import csv, json, os, sys
 cv, work, cpu, commit, sizes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], [0] + [int(k) for k in sys.argv[5:]]
-
-def auc(fakes, reals):
-    """Mann-Whitney: the chance a fake outscores a real, ties counted half."""
-    ranked = sorted([(s, 1) for s in fakes] + [(s, 0) for s in reals])
-    rank_sum, i = 0.0, 0
-    while i < len(ranked):
-        j = i
-        while j < len(ranked) and ranked[j][0] == ranked[i][0]: j += 1
-        rank_sum += sum(1 for _, t in ranked[i:j] if t == 1) * (i + j + 1) / 2
-        i = j
-    n1, n0 = len(fakes), len(reals)
-    return (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 report = json.load(open(os.path.join(cv, "crossval.json")))
 ceilings = {}
@@ -99,18 +89,13 @@ print(f"adapt curves, {cpu}, commit {commit}, crossval {cv}, adapt options: {os.
 print(f"{'new kind':14s} {'K':>4s} {'new AUC':>8s} {'ceiling':>8s} {'old kinds (AUC each)':>40s} {'minutes':>8s}")
 for fold in sorted(d for d in os.listdir(work) if os.path.isfile(os.path.join(work, d, "scored.csv"))):
     base = os.path.join(work, fold)
-    truth = {r["img_name"]: (r["target"], r["source"]) for r in csv.DictReader(open(os.path.join(base, "scored.csv")))}
     ceiling = sum(ceilings.get(fold, [float("nan")])) / max(1, len(ceilings.get(fold, [])))
     for k in sizes:
-        path = os.path.join(base, f"scores-{k}.csv")
+        path = os.path.join(base, f"eval-{k}", "metrics.json")
         if not os.path.exists(path): continue
-        scores = {r["img_name"]: float(r["y_pred"]) for r in csv.DictReader(open(path))}
-        reals = [s for n, s in scores.items() if truth[n][0] == "0"]
-        by_source = {}
-        for n, s in scores.items():
-            if truth[n][0] == "1": by_source.setdefault(truth[n][1], []).append(s)
-        new = auc(by_source.pop(fold), reals)
-        old = {src: auc(s, reals) for src, s in sorted(by_source.items())}
+        by_source = {e["source"]: e["vsAllReals"]["auc"] for e in json.load(open(path))["bySource"]}
+        new = by_source.pop(fold)
+        old = dict(sorted(by_source.items()))
         seconds = open(os.path.join(base, f"adapt-{k}.seconds")).read().strip() if k else "0"
         minutes = int(seconds) / 60
         rows.append([fold, k, f"{new:.4f}", f"{ceiling:.4f}", " ".join(f"{s}={a:.4f}" for s, a in old.items()), f"{minutes:.1f}"])
