@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using static TorchSharp.torch;
+using Veracity.Data;
 
 namespace Veracity.Server;
 
@@ -8,7 +8,7 @@ namespace Veracity.Server;
 /// sizes it is warmed for. TorchSharp engines check each convolution shape against float64 the first time it runs
 /// (batch size included), so they run only sizes that the warm-up has already checked; ONNX Runtime takes any size.
 /// </summary>
-public sealed record BatchModel(Func<Tensor, float[]> Score, int ImageSize, IReadOnlyList<int> WarmSizes, bool OnlyWarmSizes)
+public sealed record BatchModel(Func<PixelBatch, float[]> Score, int ImageSize, IReadOnlyList<int> WarmSizes, bool OnlyWarmSizes)
 {
     public int FloatsPerImage => 3 * ImageSize * ImageSize;
 }
@@ -95,7 +95,7 @@ public sealed class BatchScorer : IAsyncDisposable
     {
         foreach (int size in _model.WarmSizes)
         {
-            using var images = zeros(size, 3, _model.ImageSize, _model.ImageSize);
+            var images = new PixelBatch(new float[size * _model.FloatsPerImage], size, _model.ImageSize, _model.ImageSize);
             lock (_network) _model.Score(images);
         }
         _warm = true;
@@ -267,8 +267,8 @@ public sealed class BatchScorer : IAsyncDisposable
         try
         {
             float[] scores;
-            using (var images = tensor(data, [batch.Count, 3, _model.ImageSize, _model.ImageSize]))
-                lock (_network) scores = _model.Score(images);
+            var images = new PixelBatch(data, batch.Count, _model.ImageSize, _model.ImageSize);
+            lock (_network) scores = _model.Score(images);
             _metrics.BatchSize.Observe(batch.Count);
             _metrics.ImagesScored.Inc(batch.Count);
             for (int i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(scores[i]);

@@ -3,10 +3,10 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using SkiaSharp;
+using Veracity.Data;
 using Veracity.Faces;
 using Veracity.Imaging;
 using Veracity.Inference;
-using static TorchSharp.torch;
 
 namespace Veracity.Server;
 
@@ -110,11 +110,8 @@ public static class ScoringEndpoints
             RequireInputs(input, preparer);
             int size = detector.Info.ImageSize;
             // Every input explained (one per face, or the whole picture) in one turn on the network; the most suspicious is shown.
-            var (crop, explanation) = await places.Run(() => input.Inputs.Select(c =>
-            {
-                using var image = tensor(c.Chw, [1, 3, size, size]);
-                return (c, detector.Explain(image));
-            }).MaxBy(x => x.Item2.FakeProbability), cancel).WaitAsync(cancel);
+            var (crop, explanation) = await places.Run(() => input.Inputs.Select(c => (c, detector.Explain(new PixelBatch(c.Chw, 1, size, size))))
+                .MaxBy(x => x.Item2.FakeProbability), cancel).WaitAsync(cancel);
             var cellsToPicture = crop.Face is null
                 ? SKMatrix.CreateScale((float)picture.Width / explanation.Width, (float)picture.Height / explanation.Height)
                 : FaceAligner.Matrix(crop.Face, size, preparer.Cropper!.Settings.Margin).Invert()

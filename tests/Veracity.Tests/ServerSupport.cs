@@ -5,10 +5,10 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Veracity.Data;
 using Veracity.Imaging;
 using Veracity.Inference;
 using Veracity.Server;
-using static TorchSharp.torch;
 
 namespace Veracity.Tests;
 
@@ -43,7 +43,7 @@ public sealed class Gate
     public SemaphoreSlim Entered { get; } = new(0);
     public volatile bool Armed;
 
-    public Func<Tensor, float[]> Wrap(Func<Tensor, float[]> score) => batch =>
+    public Func<PixelBatch, float[]> Wrap(Func<PixelBatch, float[]> score) => batch =>
     {
         if (Armed)
         {
@@ -71,7 +71,7 @@ public sealed class Served : IAsyncDisposable
     /// <summary>Starts a server for <paramref name="model"/>; float32 TorchSharp by default, so scores match the offline path exactly.</summary>
     /// <param name="network">Wraps the network's scoring (a test's fault or hold); <paramref name="gate"/> is one.</param>
     public static async Task<Served> StartAsync(string model, Func<ServeOptions, ServeOptions>? adjust = null, Gate? gate = null,
-        bool loopback = false, bool waitUntilReady = true, Func<Func<Tensor, float[]>, Func<Tensor, float[]>>? network = null)
+        bool loopback = false, bool waitUntilReady = true, Func<Func<PixelBatch, float[]>, Func<PixelBatch, float[]>>? network = null)
     {
         network ??= gate is null ? null : gate.Wrap;
         var options = new ServeOptions { Model = model, Engine = Engine.Torch, MaxBatch = 4, Urls = "http://127.0.0.1:0" };

@@ -121,7 +121,7 @@ public class ServerTests(ServedModel served)
         using var onnxDetector = Detector.Load(served.Checkpoint, Engine.Onnx);
         var chw = new float[3 * 64 * 64];
         torchDetector.Info.Normalize.WriteChw(new ImageDecoder().Decode(served.Images[5], 64, 64), chw);
-        using var image = tensor(chw, [1, 3, 64, 64]);
+        var image = new PixelBatch(chw, 1, 64, 64);
         var (viaTorch, viaOnnx) = (torchDetector.Explain(image), onnxDetector.Explain(image));
         Assert.Equal(viaTorch.FakeProbability, viaOnnx.FakeProbability, 1e-5);
         Assert.Equal((viaTorch.Width, viaTorch.Height), (viaOnnx.Width, viaOnnx.Height));

@@ -68,17 +68,15 @@ public static class Cli
         public string Unwrapped => System.Text.RegularExpressions.Regex.Replace(All, @"\s+", " ");
     }
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunIn(AppContext.BaseDirectory, new Dictionary<string, string>(), args);
+
+    /// <summary>
+    /// Runs the command line of the build in <paramref name="folder"/> with <paramref name="environment"/> added, and
+    /// waits for it to exit (3 minutes at most).
+    /// </summary>
+    public static Result RunIn(string folder, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["COLUMNS"] = "200", ["NO_COLOR"] = "1" },
-        };
-        start.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "Veracity.Cli.dll"));
-        foreach (string arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
+        using var process = Start(folder, environment, args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
@@ -87,5 +85,20 @@ public static class Cli
             throw new TimeoutException($"veracity {string.Join(' ', args)} did not finish");
         }
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts the command line of the build in <paramref name="folder"/> with its output redirected; the caller waits.</summary>
+    public static Process Start(string folder, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["COLUMNS"] = "200", ["NO_COLOR"] = "1" },
+        };
+        foreach (var (name, value) in environment) start.Environment[name] = value;
+        start.ArgumentList.Add(System.IO.Path.Combine(folder, "Veracity.Cli.dll"));
+        foreach (string arg in args) start.ArgumentList.Add(arg);
+        return Process.Start(start)!;
     }
 }

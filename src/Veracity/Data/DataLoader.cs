@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Veracity.Data;
@@ -83,13 +82,24 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
         return order;
     }
 
-    /// <summary>The batches of one epoch, starting at batch <paramref name="startBatch"/> (for resuming mid-epoch).</summary>
+    /// <summary>The batches of one epoch as tensors, starting at batch <paramref name="startBatch"/> (for resuming mid-epoch).</summary>
     public IEnumerable<Batch> Epoch(int epoch = 0, int startBatch = 0)
+    {
+        foreach (var decoded in Decoded(epoch, startBatch))
+            using (decoded)
+                yield return decoded.ToBatch();
+    }
+
+    /// <summary>
+    /// The batches of one epoch as decoded pixels in pooled memory, starting at batch <paramref name="startBatch"/>:
+    /// what scoring on ONNX Runtime reads without libtorch. Dispose each.
+    /// </summary>
+    public IEnumerable<DecodedBatch> Decoded(int epoch = 0, int startBatch = 0)
     {
         int[] order = Order(epoch);
         using var workers = new SemaphoreSlim(Math.Max(1, Options.Workers));
         using var cancel = new CancellationTokenSource();
-        var pending = new Queue<Task<HostBatch>>();
+        var pending = new Queue<Task<DecodedBatch>>();
         int next = startBatch;
         try
         {
@@ -97,10 +107,10 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
                 pending.Enqueue(DecodeAsync(order, next++, epoch, workers, cancel.Token));
             while (pending.Count > 0)
             {
-                var host = pending.Dequeue().GetAwaiter().GetResult();
+                var decoded = pending.Dequeue().GetAwaiter().GetResult();
                 if (next < BatchCount)
                     pending.Enqueue(DecodeAsync(order, next++, epoch, workers, cancel.Token));
-                yield return host.ToBatch(Dataset.Transform);
+                yield return decoded;
             }
         }
         finally
@@ -110,13 +120,13 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
             // being left, and the exception that left it (a diverged loss, a stop) is the one the caller must see.
             foreach (var task in pending)
             {
-                try { task.GetAwaiter().GetResult().Release(); }
+                try { task.GetAwaiter().GetResult().Dispose(); }
                 catch (Exception) { }
             }
         }
     }
 
-    Task<HostBatch> DecodeAsync(int[] order, int batch, int epoch, SemaphoreSlim workers, CancellationToken cancel) =>
+    Task<DecodedBatch> DecodeAsync(int[] order, int batch, int epoch, SemaphoreSlim workers, CancellationToken cancel) =>
         Task.Run(async () =>
         {
             await workers.WaitAsync(cancel);
@@ -124,8 +134,10 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
             {
                 int start = batch * Options.BatchSize;
                 int[] indices = order[start..Math.Min(start + Options.BatchSize, order.Length)];
-                int floats = Dataset.Transform.FloatCount;
-                var host = new HostBatch(indices, ArrayPool<float>.Shared.Rent(indices.Length * floats),
+                var transform = Dataset.Transform;
+                int floats = transform.FloatCount;
+                var host = new DecodedBatch(indices,
+                    new PixelBatch(ArrayPool<float>.Shared.Rent(indices.Length * floats), indices.Length, transform.Height, transform.Width),
                     Dataset.Targets is { } targets ? indices.Select(index => (long)targets[index]).ToArray() : null, []);
                 try
                 {
@@ -133,7 +145,7 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
                     {
                         cancel.ThrowIfCancellationRequested();
                         var rng = new Random(Seeds.Mix(Options.Seed, epoch, indices[i]));
-                        var pixels = host.Pixels.AsSpan(i * floats, floats);
+                        var pixels = host.Pixels.Pixels.AsSpan(i * floats, floats);
                         try
                         {
                             Dataset.Load(indices[i], rng, pixels);
@@ -147,7 +159,7 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
                 }
                 catch
                 {
-                    host.Release();
+                    host.Dispose();
                     throw;
                 }
                 return host;
@@ -157,31 +169,32 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
                 workers.Release();
             }
         }, cancel);
+}
 
-    /// <summary>A decoded batch in pooled managed memory, waiting to become tensors.</summary>
-    sealed class HostBatch(int[] indices, float[] pixels, long[]? labels, Dictionary<int, string> failures)
+/// <summary>
+/// One batch decoded into pooled managed memory: its pixels, labels (null when unlabelled), dataset rows and the
+/// positions that could not be read (zero pixels). Dispose it to return the memory, or make it a <see cref="Batch"/>.
+/// </summary>
+public sealed class DecodedBatch(int[] indices, PixelBatch pixels, long[]? labels, Dictionary<int, string> failures) : IDisposable
+{
+    public int[] Indices { get; } = indices;
+    public PixelBatch Pixels { get; } = pixels;
+    public long[]? Labels { get; } = labels;
+    public Dictionary<int, string> Failures { get; } = failures;
+    public int Size => Indices.Length;
+    bool _returned;
+
+    /// <summary>The batch as tensors, one copy straight into their memory: no per-batch managed array for the GC to chase.</summary>
+    public Batch ToBatch()
     {
-        public int[] Indices { get; } = indices;
-        public float[] Pixels { get; } = pixels;
-        public long[]? Labels { get; } = labels;
-        public Dictionary<int, string> Failures { get; } = failures;
+        var images = Pixels.ToTensor();
+        return new Batch(images, Labels is null ? null : tensor(Labels, [Size]), Indices, Failures);
+    }
 
-        public Batch ToBatch(SampleTransform transform)
-        {
-            try
-            {
-                int n = Indices.Length;
-                // One copy straight into the tensor's memory: no per-batch managed array for the GC to chase.
-                var images = empty(n, 3, transform.Height, transform.Width);
-                MemoryMarshal.AsBytes(Pixels.AsSpan(0, n * transform.FloatCount)).CopyTo(images.bytes);
-                return new Batch(images, Labels is null ? null : tensor(Labels, [n]), Indices, Failures);
-            }
-            finally
-            {
-                Release();
-            }
-        }
-
-        public void Release() => ArrayPool<float>.Shared.Return(Pixels);
+    public void Dispose()
+    {
+        if (_returned) return;
+        _returned = true;
+        ArrayPool<float>.Shared.Return(Pixels.Pixels);
     }
 }

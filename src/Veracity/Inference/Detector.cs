@@ -43,12 +43,10 @@ public sealed class Detector : IDisposable
     /// windows, <see cref="Score"/>), <see cref="Engine.Auto"/> picks a TorchSharp engine and ONNX is refused here,
     /// before any picture is read.
     /// </summary>
-    public static Detector Load(string path, Engine engine = Engine.Auto, bool windows = false) =>
-        Load(path, engine, windows, MachineCache.Current);
-
-    /// <summary><see cref="Load(string, Engine, bool)"/> with the engine timings of <paramref name="machine"/>.</summary>
-    internal static Detector Load(string path, Engine engine, bool windows, MachineCache machine)
+    public static Detector Load(string path, Engine engine = Engine.Auto, bool windows = false)
     {
+        // An .onnx model needs no engine timings: the machine cache's key asks libtorch for its thread count, and
+        // an ONNX model must load where libtorch is absent (the container image).
         if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
         {
             if (engine == Engine.Torch) throw new VeracityException($"{path} is an ONNX model: it runs on ONNX Runtime only");
@@ -56,7 +54,12 @@ public sealed class Detector : IDisposable
             if (!File.Exists(path)) throw new VeracityException($"model not found: {path}");
             return FromOnnx(File.ReadAllBytes(path), path);
         }
+        return Load(path, engine, windows, MachineCache.Current);
+    }
 
+    /// <summary>A checkpoint's detector (<see cref="Load(string, Engine, bool)"/>) with the engine timings of <paramref name="machine"/>.</summary>
+    internal static Detector Load(string path, Engine engine, bool windows, MachineCache machine)
+    {
         var (info, model) = Checkpoint.Load(path);
         bool kept = false;
         try
@@ -125,7 +128,7 @@ public sealed class Detector : IDisposable
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator(0x5eed);
-        var images = randn([EngineChoice.Batch, 3, info.ImageSize, info.ImageSize], generator: generator);
+        var images = PixelBatch.Of(randn([EngineChoice.Batch, 3, info.ImageSize, info.ImageSize], generator: generator));
         var torch = new Detector(info, model, null); // not disposed: the model is the caller's
         var (speed, reference) = Time(torch, images);
         var timings = new List<EngineTiming> { new(Engine.Torch, speed, 0, EngineChoice.Float32Allowed) };
@@ -152,12 +155,12 @@ public sealed class Detector : IDisposable
     }
 
     /// <summary>One warm-up score (which also checks the batch's convolution shapes), then the timed ones.</summary>
-    static (double ImagesPerSecond, float[] Probabilities) Time(Detector detector, Tensor images)
+    static (double ImagesPerSecond, float[] Probabilities) Time(Detector detector, PixelBatch images)
     {
         float[] probabilities = detector.Score(images, tta: 1);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int run = 0; run < EngineChoice.Runs; run++) probabilities = detector.Score(images, tta: 1);
-        return (EngineChoice.Runs * images.shape[0] / clock.Elapsed.TotalSeconds, probabilities);
+        return (EngineChoice.Runs * images.Count / clock.Elapsed.TotalSeconds, probabilities);
     }
 
     static double LargestDifference(float[] a, float[] b) => a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
@@ -211,48 +214,62 @@ public sealed class Detector : IDisposable
     /// </summary>
     public float[] Score(Tensor images, int? tta = null, int window = 0)
     {
-        if (window > 0 && window < Info.ImageSize && _session is not null) throw WindowsNeedTorch("this detector runs on ONNX Runtime");
-        return Scoring.FakeProbabilities(Logits, images, Views(tta), window);
+        if (_model is null) return Score(PixelBatch.Of(images), tta, window);
+        return Scoring.FakeProbabilities(_model.call, images, Views(tta), window);
+    }
+
+    /// <summary>
+    /// <see cref="Score(Tensor, int?, int)"/> on plain floats: ONNX Runtime reads them as they are, with no libtorch
+    /// call on the way (what lets the container image leave libtorch out); a TorchSharp engine copies them into a tensor.
+    /// </summary>
+    public float[] Score(PixelBatch images, int? tta = null, int window = 0)
+    {
+        if (_session is null)
+        {
+            using var tensor = images.ToTensor();
+            return Score(tensor, tta, window);
+        }
+        if (window > 0 && window < Math.Min(images.Height, images.Width)) throw WindowsNeedTorch("this detector runs on ONNX Runtime");
+        return Scoring.FakeProbabilities(batch => RunOnnx(batch, OnnxExport.OutputName)[0].Values, images, Views(tta), window);
     }
 
     /// <summary>The test-time views a score takes: <paramref name="tta"/> when asked, else the model's own (its training's).</summary>
     public int Views(int? tta) => tta ?? Info.Config.TestViews;
 
-    Tensor Logits(Tensor images) => _model?.call(images) ?? RunOnnx(images, OnnxExport.OutputName)[0];
-
-    /// <remarks>ONNX Runtime reads the batch straight from libtorch's buffer: no managed copy per batch.</remarks>
-    unsafe Tensor[] RunOnnx(Tensor images, params string[] outputNames)
+    /// <summary>
+    /// Runs the ONNX model on a batch; each output's values (row-major) and shape. ONNX Runtime reads the batch where it
+    /// is (pinned), so there is no copy on the way in.
+    /// </summary>
+    (float[] Values, long[] Shape)[] RunOnnx(PixelBatch images, params string[] outputNames)
     {
-        using var batch = images.contiguous();
-        var pixels = batch.bytes;
-        fixed (byte* data = pixels)
-        {
-            using var input = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance,
-                Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, batch.shape, (IntPtr)data, pixels.Length);
-            using var options = new RunOptions();
-            using var outputs = _session!.Run(options, [OnnxExport.InputName], [input], outputNames);
-            return outputs.Select(output => tensor(output.GetTensorDataAsSpan<float>().ToArray(), output.GetTensorTypeAndShape().Shape)).ToArray();
-        }
+        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, images.Data, images.Shape);
+        using var options = new RunOptions();
+        using var outputs = _session!.Run(options, [OnnxExport.InputName], [input], outputNames);
+        return outputs.Select(output => (output.GetTensorDataAsSpan<float>().ToArray(), output.GetTensorTypeAndShape().Shape)).ToArray();
     }
 
     /// <summary>Whether <see cref="Explain"/> works: a ResNet head, or an ONNX model exported with its evidence output.</summary>
     public bool CanExplain => _session?.OutputMetadata.ContainsKey(OnnxExport.EvidenceName) ?? _model is ResNet;
 
     /// <summary>The deepfake probability (one view, no TTA) and class activation map of a batch of one image.</summary>
-    public Explanation Explain(Tensor image)
+    public Explanation Explain(PixelBatch image)
     {
-        if (image.shape[0] != 1) throw new ArgumentException($"explain takes one image, not {image.shape[0]}");
+        if (image.Count != 1) throw new ArgumentException($"explain takes one image, not {image.Count}");
         if (!CanExplain)
             throw new VeracityException(_session is null
                 ? $"heatmaps need a ResNet backbone, not {Info.Backbone}"
                 : "this ONNX model was exported before heatmaps existed: export the checkpoint again");
+        if (_session is not null)
+        {
+            var (logits, evidence) = RunOnnx(image, OnnxExport.OutputName, OnnxExport.EvidenceName) is [var l, var e] ? (l, e) : throw new InvalidOperationException();
+            return new Explanation(1 / (1 + Math.Exp((double)logits.Values[0] - logits.Values[1])), (int)evidence.Shape[2], (int)evidence.Shape[1],
+                evidence.Values);
+        }
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var (logits, evidence) = _model is ResNet resnet
-            ? resnet.LogitsAndEvidence(image)
-            : RunOnnx(image, OnnxExport.OutputName, OnnxExport.EvidenceName) is [var l, var e] ? (l, e) : throw new InvalidOperationException();
-        double probability = nn.functional.softmax(logits.to(ScalarType.Float32), 1)[0, 1].item<float>();
-        var map = evidence.to(ScalarType.Float32)[0];
+        var (torchLogits, torchEvidence) = ((ResNet)_model!).LogitsAndEvidence(image.ToTensor());
+        double probability = nn.functional.softmax(torchLogits.to(ScalarType.Float32), 1)[0, 1].item<float>();
+        var map = torchEvidence.to(ScalarType.Float32)[0];
         return new Explanation(probability, (int)map.shape[1], (int)map.shape[0], map.contiguous().data<float>().ToArray());
     }
 

@@ -1,6 +1,6 @@
+using Veracity.Data;
 using Veracity.Faces;
 using Veracity.Imaging;
-using static TorchSharp.torch;
 
 namespace Veracity.Inference;
 
@@ -123,8 +123,7 @@ public sealed class PicturePreparer : IDisposable
             int count = Math.Min(options.BatchSize, inputs.Count - first);
             var chw = new float[count * floats];
             for (int i = 0; i < count; i++) inputs[first + i].Chw.CopyTo(chw, i * floats);
-            using var images = tensor(chw, [count, 3, size, size]);
-            _detector.Score(images, options.Tta, options.Window).CopyTo(scores, first);
+            _detector.Score(new PixelBatch(chw, count, size, size), options.Tta, options.Window).CopyTo(scores, first);
         }
         var results = new ScoredImage[pictures.Count];
         for (int k = 0, next = 0; k < pictures.Count; next += pictures[k].Inputs.Count, k++)

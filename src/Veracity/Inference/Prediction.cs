@@ -74,10 +74,10 @@ public static class Prediction
         var loader = new DataLoader(dataset, new LoaderOptions(options.BatchSize, Workers: options.Workers, TolerateUnreadable: true));
         var results = new ScoredImage[names.Count];
         startBatches?.Invoke(loader.BatchCount);
-        foreach (var batch in loader.Epoch())
+        foreach (var batch in loader.Decoded())
             using (batch)
             {
-                float[] scores = detector.Score(batch.Images, options.Tta, options.Window);
+                float[] scores = detector.Score(batch.Pixels, options.Tta, options.Window);
                 for (int k = 0; k < batch.Size; k++)
                 {
                     string name = names[batch.Indices[k]];

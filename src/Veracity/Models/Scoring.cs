@@ -1,3 +1,4 @@
+using Veracity.Data;
 using static TorchSharp.torch;
 
 namespace Veracity.Models;
@@ -26,12 +27,8 @@ public static class Scoring
     /// </summary>
     public static float[] FakeProbabilities(Func<Tensor, Tensor> logits, Tensor images, int tta, int window = 0)
     {
-        if (tta is < 1 or > MaxViews)
-            throw new VeracityException($"test-time augmentation takes 1 to {MaxViews} views ({MaxViews} distinct views: the picture and its " +
-                                        $"horizontal, vertical and double flips), not {tta}");
         long height = images.shape[2], width = images.shape[3];
-        if (window < 0 || window > Math.Min(height, width))
-            throw new VeracityException($"a scoring window of {window} px does not fit {width}×{height} px images");
+        Check(tta, window, height, width);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         Tensor Views(Tensor picture) =>
@@ -41,6 +38,35 @@ public static class Scoring
         var windows = (from top in Origins(height, window) from left in Origins(width, window)
                        select Views(images[.., .., TensorIndex.Slice(top, top + window), TensorIndex.Slice(left, left + window)])).ToArray();
         return stack(windows).amax([0]).to(ScalarType.Float32).data<float>().ToArray();
+    }
+
+    /// <summary>
+    /// <see cref="FakeProbabilities(Func{Tensor, Tensor}, Tensor, int, int)"/> on plain floats, for a network that
+    /// takes pictures of its own size only (ONNX Runtime): the same views in the same order, the softmax of class 1
+    /// as 1 / (1 + e^(l0 - l1)), averaged; no libtorch call. <paramref name="logits"/> gives N×2 logits, row-major.
+    /// A <paramref name="window"/> may only cover the whole picture.
+    /// </summary>
+    public static float[] FakeProbabilities(Func<PixelBatch, float[]> logits, PixelBatch images, int tta, int window = 0)
+    {
+        Check(tta, window, images.Height, images.Width);
+        if (window > 0 && window < Math.Max(images.Height, images.Width))
+            throw new ArgumentException($"windows of {window} px need the tensor form of {nameof(FakeProbabilities)}", nameof(window));
+        var sums = new double[images.Count];
+        for (int pass = 0; pass < tta; pass++)
+        {
+            float[] pairs = logits(pass == 0 ? images : Flipped(images, Flips(pass)));
+            for (int i = 0; i < sums.Length; i++) sums[i] += 1 / (1 + Math.Exp((double)pairs[2 * i] - pairs[2 * i + 1]));
+        }
+        return sums.Select(sum => (float)(sum / tta)).ToArray();
+    }
+
+    static void Check(int tta, int window, long height, long width)
+    {
+        if (tta is < 1 or > MaxViews)
+            throw new VeracityException($"test-time augmentation takes 1 to {MaxViews} views ({MaxViews} distinct views: the picture and its " +
+                                        $"horizontal, vertical and double flips), not {tta}");
+        if (window < 0 || window > Math.Min(height, width))
+            throw new VeracityException($"a scoring window of {window} px does not fit {width}×{height} px images");
     }
 
     /// <summary>Where windows of <paramref name="window"/> px start along a side: every S/4, the last flush with the end.</summary>
@@ -53,11 +79,29 @@ public static class Scoring
         return origins;
     }
 
-    static Tensor View(Tensor images, int pass) => pass switch
+    /// <summary>The flips of view <paramref name="pass"/>: none, horizontal, vertical, both.</summary>
+    static (bool Horizontal, bool Vertical) Flips(int pass) => (pass % 2 == 1, pass >= 2);
+
+    static Tensor View(Tensor images, int pass) => Flips(pass) switch
     {
-        0 => images,
-        1 => images.flip(3),
-        2 => images.flip(2),
+        (false, false) => images,
+        (true, false) => images.flip(3),
+        (false, true) => images.flip(2),
         _ => images.flip(2, 3),
     };
+
+    static PixelBatch Flipped(PixelBatch images, (bool Horizontal, bool Vertical) flips)
+    {
+        int height = images.Height, width = images.Width, planes = images.Count * 3;
+        var source = images.Pixels;
+        var flipped = new float[planes * height * width];
+        for (int plane = 0; plane < planes; plane++)
+            for (int y = 0; y < height; y++)
+            {
+                int from = (plane * height + (flips.Vertical ? height - 1 - y : y)) * width, to = (plane * height + y) * width;
+                source.AsSpan(from, width).CopyTo(flipped.AsSpan(to, width));
+                if (flips.Horizontal) flipped.AsSpan(to, width).Reverse();
+            }
+        return images with { Pixels = flipped };
+    }
 }
