@@ -40,14 +40,13 @@ ln -s usr/lib "$rootfs/lib"
 ln -s usr/lib64 "$rootfs/lib64"
 cp -a "$publish/." "$rootfs/app/"
 mv "$rootfs/app/Veracity.Cli" "$rootfs/app/veracity"
-# Left out: debug symbols and the debugger's, tracing's and the alternative garbage collectors' libraries; the parts
-# of libtorch that TorchSharp never loads (Python bindings, test and mobile back-ends; what serve loads was read from
-# /proc/PID/maps, docs/scale-out.md); ONNX Runtime's Windows DLL, which a package lays in every publish (17 MB); and the
-# ImageNet starting weights, which only training reads (61 MB).
+# Left out: debug symbols and the debugger's, tracing's and the alternative garbage collectors' libraries; libtorch
+# and TorchSharp's native bridge (the image runs .onnx models, which never load them: tests/Veracity.Tests/
+# WithoutLibtorchTests.cs; 357 MiB stripped); ONNX Runtime's Windows DLL, which a package lays in every publish
+# (17 MB); and the ImageNet starting weights, which only training reads (61 MB).
 (cd "$rootfs/app" && rm -rf ./*.pdb createdump libmscordaccore.so libmscordbi.so libcoreclrtraceptprovider.so libclrgc.so \
-  libclrgcexp.so libtorch_python.so libtorchbind_test.so libjitbackend_test.so libbackend_with_compiler.so \
-  libaoti_custom_ops.so libnnapi_backend.so libshm.so onnxruntime.dll weights)
-# libtorch_cpu.so ships with its symbol table: 440 MB, 353 MB without.
+  libclrgcexp.so libtorch*.so libc10.so libLibTorchSharp.so libgomp-*.so* libshm.so libaoti_custom_ops.so \
+  libbackend_with_compiler.so libjitbackend_test.so libnnapi_backend.so onnxruntime.dll weights)
 strip --strip-unneeded "$rootfs/app"/*.so*
 
 # The system libraries: what every program and library in /app links, and OpenSSL, which .NET opens at run time for
