@@ -46,8 +46,14 @@ choose levers on the tuning folds, put the one you adopt into the preset, commit
   out="$work/exam/$recipe-${commit:0:8}"
   mkdir -p "$out"
   echo "== exam: train --preset $recipe on the tuning sources, score the sealed exam ($(grep -v '^#' "$root/bench/devdata/exam.txt" | paste -sd' '))"
-  [ -s "$out/run/best.ckpt" ] || v train --preset "$recipe" --epochs 8 --epoch-size 3000 --train-labels "$work/tuning.csv" \
-    --train-images "$devdata/images" --out "$out/run"
+  # A run stopped part way (Ctrl-C, a lost session) is continued, not started again: it is finished when every
+  # epoch has its line in metrics.jsonl.
+  if [ ! -s "$out/run/last.ckpt" ]; then
+    v train --preset "$recipe" --epochs 8 --epoch-size 3000 --train-labels "$work/tuning.csv" \
+      --train-images "$devdata/images" --out "$out/run"
+  elif [ "$(wc -l < "$out/run/metrics.jsonl")" -lt 8 ]; then
+    v train --resume "$out/run"
+  fi
   [ -s "$out/eval/metrics.json" ] || v evaluate --model "$out/run/best.ckpt" --labels "$work/exam.csv" --images "$devdata/images" \
     --by-source --out "$out/eval"
   [ -s "$record" ] || printf 'commit\tpreset\tdate\tcpu\texam AUC by fake source (against every exam real)\tthe exam overall\n' > "$record"
