@@ -262,7 +262,7 @@ public sealed class Detector : IDisposable
         if (_session is not null)
         {
             var (logits, evidence) = RunOnnx(image, OnnxExport.OutputName, OnnxExport.EvidenceName) is [var l, var e] ? (l, e) : throw new InvalidOperationException();
-            return new Explanation(1 / (1 + Math.Exp((double)logits.Values[0] - logits.Values[1])), (int)evidence.Shape[2], (int)evidence.Shape[1],
+            return new Explanation(Scoring.FakeProbability(logits.Values[0], logits.Values[1]), (int)evidence.Shape[2], (int)evidence.Shape[1],
                 evidence.Values);
         }
         using var scope = NewDisposeScope();

@@ -55,10 +55,13 @@ public static class Scoring
         for (int pass = 0; pass < tta; pass++)
         {
             float[] pairs = logits(pass == 0 ? images : Flipped(images, Flips(pass)));
-            for (int i = 0; i < sums.Length; i++) sums[i] += 1 / (1 + Math.Exp((double)pairs[2 * i] - pairs[2 * i + 1]));
+            for (int i = 0; i < sums.Length; i++) sums[i] += FakeProbability(pairs[2 * i], pairs[2 * i + 1]);
         }
         return sums.Select(sum => (float)(sum / tta)).ToArray();
     }
+
+    /// <summary>The softmax of class 1 over one picture's two logits, 1 / (1 + e^(real - fake)).</summary>
+    public static double FakeProbability(float realLogit, float fakeLogit) => 1 / (1 + Math.Exp((double)realLogit - fakeLogit));
 
     static void Check(int tta, int window, long height, long width)
     {
