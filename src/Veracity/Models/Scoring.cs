@@ -52,9 +52,12 @@ public static class Scoring
         if (window > 0 && window < Math.Max(images.Height, images.Width))
             throw new ArgumentException($"windows of {window} px need the tensor form of {nameof(FakeProbabilities)}", nameof(window));
         var sums = new double[images.Count];
+        // One buffer for every flipped view (the network has read each before the next is written): 25 MB a view
+        // at 256 px and batch 32.
+        var flipped = tta > 1 ? images with { Pixels = new float[images.Count * images.FloatsPerImage] } : null;
         for (int pass = 0; pass < tta; pass++)
         {
-            float[] pairs = logits(pass == 0 ? images : Flipped(images, Flips(pass)));
+            float[] pairs = logits(pass == 0 ? images : Flip(images, Flips(pass), flipped!));
             for (int i = 0; i < sums.Length; i++) sums[i] += FakeProbability(pairs[2 * i], pairs[2 * i + 1]);
         }
         return sums.Select(sum => (float)(sum / tta)).ToArray();
@@ -93,11 +96,11 @@ public static class Scoring
         _ => images.flip(2, 3),
     };
 
-    static PixelBatch Flipped(PixelBatch images, (bool Horizontal, bool Vertical) flips)
+    /// <summary>Writes <paramref name="images"/> flipped as <paramref name="flips"/> say into <paramref name="into"/> (same shape).</summary>
+    static PixelBatch Flip(PixelBatch images, (bool Horizontal, bool Vertical) flips, PixelBatch into)
     {
         int height = images.Height, width = images.Width, planes = images.Count * 3;
-        var source = images.Pixels;
-        var flipped = new float[planes * height * width];
+        float[] source = images.Pixels, flipped = into.Pixels;
         for (int plane = 0; plane < planes; plane++)
             for (int y = 0; y < height; y++)
             {
@@ -105,6 +108,6 @@ public static class Scoring
                 source.AsSpan(from, width).CopyTo(flipped.AsSpan(to, width));
                 if (flips.Horizontal) flipped.AsSpan(to, width).Reverse();
             }
-        return images with { Pixels = flipped };
+        return into;
     }
 }
