@@ -129,6 +129,34 @@ public class SourcesTests
         Assert.Equal((1.0, 1.0, false), (lfw.VsAllReals.Auc!.Value, lfw.VsOwnReals!.Auc!.Value, lfw.Inverted));
         Assert.Equal(0.85, lfw.MeanScore, 1e-12);
     }
+
+    [Fact]
+    public void Reals_by_source_show_which_reals_are_called_fake()
+    {
+        var rows = new List<LabelRow>();
+        var scores = new List<double>();
+        void Add(string source, int target, params double[] values)
+        {
+            foreach (double v in values)
+            {
+                rows.Add(new LabelRow($"{rows.Count}.jpg", target, rows.Count + 2, source));
+                scores.Add(v);
+            }
+        }
+        Add("lfw", 0, 0.1, 0.2, 0.3, 0.4);
+        Add("ffhq", 0, 0.6, 0.7, 0.2, 0.9);   // three of four at 0.5 or above: called fake
+        Add("gan", 1, 0.8, 0.65, 0.95);
+        var report = Evaluator.RealsBySource(rows, scores);
+
+        Assert.Equal(["ffhq", "lfw"], report.Select(r => r.Source));
+        var ffhq = report[0];
+        Assert.Equal((4, 0.75), (ffhq.Reals, ffhq.CalledFake));
+        Assert.Equal(0.6, ffhq.MeanScore, 1e-12);
+        Assert.Equal(9.0 / 12, ffhq.VsAllFakes.Auc!.Value, 1e-12);   // of the 12 (fake, real) pairs, 9 ranked right
+        Assert.Equal((0.0, 1.0), (report[1].CalledFake, report[1].VsAllFakes.Auc!.Value));
+        // One real source: its figures are the overall ones, so there is nothing to compare.
+        Assert.Empty(Evaluator.RealsBySource(rows.Where(r => r.Source != "ffhq").ToList(), scores.Where((_, i) => rows[i].Source != "ffhq").ToList()));
+    }
 }
 
 /// <summary>The sources options and crossval through the real command line, on a tiny synthetic set with three kinds.</summary>

@@ -109,6 +109,8 @@ public sealed class CrossvalCommand : Command<CrossvalCommand.Settings>
         AnsiConsole.Write(table);
         foreach (var fold in report.Folds.Where(f => f.Unseen.Auc < 0.5))
             AnsiConsole.MarkupLineInterpolated($"[red]Warning:[/] scores are [bold]inverted[/] on '{fold.Source}' when training never saw it.");
+        foreach (var fold in report.Folds)
+            EvaluateCommand.WarnCalledFake(fold.RealsBySource ?? [], $" in the fold without '{fold.Source}',");
         string reportFile = Path.Combine(options.OutDir, CrossValidation.ReportFile);
         string heatmapFile = Path.Combine(options.OutDir, CrossValidation.HeatmapFile);
         AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{reportFile}[/] and [bold]{heatmapFile}[/]");

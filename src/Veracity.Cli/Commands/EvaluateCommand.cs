@@ -62,6 +62,28 @@ public sealed class EvaluateCommand : Command<EvaluateCommand.Settings>
             $"real→real {c.TrueNegative}, real→fake {c.FalsePositive}, fake→real {c.FalseNegative}, fake→fake {c.TruePositive}");
         AnsiConsole.Write(table);
         if (report.BySource is { } bySource) PrintSources(bySource);
+        if (report.RealsBySource is { Count: > 0 } reals) PrintRealSources(reals);
+    }
+
+    static void PrintRealSources(IReadOnlyList<RealSourceReport> sources)
+    {
+        var table = new Table().AddColumns("real source", "reals", "mean score", "called fake at 0.5", "AUC of all fakes against them");
+        foreach (var s in sources)
+            table.AddRow(Markup.Escape(s.Source), s.Reals.ToString(), s.MeanScore.ToString("F4"), $"{s.CalledFake * 100:F0}%",
+                Format(s.VsAllFakes.Auc));
+        AnsiConsole.Write(table);
+        WarnCalledFake(sources, "");
+    }
+
+    /// <summary>
+    /// Warns for every real source whose reals are mostly called fake (<see cref="RealSourceReport"/> says why it
+    /// matters); <paramref name="where"/> names the fold, if any.
+    /// </summary>
+    internal static void WarnCalledFake(IEnumerable<RealSourceReport> sources, string where)
+    {
+        foreach (var s in sources.Where(s => s.CalledFake >= 0.5))
+            AnsiConsole.MarkupLineInterpolated(
+                $"[yellow]Warning:[/]{where} {s.CalledFake * 100:F0}% of the reals from '{s.Source}' are called fake: the model may take something these pictures share with the fakes (framing, face size, quality) for forgery.");
     }
 
     static void PrintSources(IReadOnlyList<SourceReport> sources)

@@ -145,7 +145,7 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
                     {
                         cancel.ThrowIfCancellationRequested();
                         var rng = new Random(Seeds.Mix(Options.Seed, epoch, indices[i]));
-                        var pixels = host.Pixels.Pixels.AsSpan(i * floats, floats);
+                        var pixels = host.Images.Pixels.AsSpan(i * floats, floats);
                         try
                         {
                             Dataset.Load(indices[i], rng, pixels);
@@ -175,10 +175,10 @@ public sealed class DataLoader(ImageDataset dataset, LoaderOptions options)
 /// One batch decoded into pooled managed memory: its pixels, labels (null when unlabelled), dataset rows and the
 /// positions that could not be read (zero pixels). Dispose it to return the memory, or make it a <see cref="Batch"/>.
 /// </summary>
-public sealed class DecodedBatch(int[] indices, PixelBatch pixels, long[]? labels, Dictionary<int, string> failures) : IDisposable
+public sealed class DecodedBatch(int[] indices, PixelBatch images, long[]? labels, Dictionary<int, string> failures) : IDisposable
 {
     public int[] Indices { get; } = indices;
-    public PixelBatch Pixels { get; } = pixels;
+    public PixelBatch Images { get; } = images;
     public long[]? Labels { get; } = labels;
     public Dictionary<int, string> Failures { get; } = failures;
     public int Size => Indices.Length;
@@ -187,7 +187,7 @@ public sealed class DecodedBatch(int[] indices, PixelBatch pixels, long[]? label
     /// <summary>The batch as tensors, one copy straight into their memory: no per-batch managed array for the GC to chase.</summary>
     public Batch ToBatch()
     {
-        var images = Pixels.ToTensor();
+        var images = Images.ToTensor();
         return new Batch(images, Labels is null ? null : tensor(Labels, [Size]), Indices, Failures);
     }
 
@@ -195,6 +195,6 @@ public sealed class DecodedBatch(int[] indices, PixelBatch pixels, long[]? label
     {
         if (_returned) return;
         _returned = true;
-        ArrayPool<float>.Shared.Return(Pixels.Pixels);
+        ArrayPool<float>.Shared.Return(Images.Pixels);
     }
 }

@@ -27,9 +27,12 @@ public sealed record CrossValOptions(string Labels, string Images, string OutDir
 /// the checkpoint. <see cref="BySource"/> gives every fake source's figures on that test set (the left-out one is
 /// unseen, the others in-domain), scored over <see cref="Tta"/> test-time views (the recipe's
 /// <see cref="TrainConfig.TestViews"/> unless crossval was given them) and averaged over <see cref="Members"/> models.
+/// <see cref="RealsBySource"/> gives every real source's held-out reals against all of those fakes (null in folds
+/// written before it existed).
 /// </summary>
 public sealed record FoldResult(string Source, int TrainImages, BinaryMetrics Unseen, BinaryMetrics InDomain,
-    IReadOnlyList<SourceReport> BySource, double Minutes, int Tta = 1, int Members = 1);
+    IReadOnlyList<SourceReport> BySource, double Minutes, int Tta = 1, int Members = 1,
+    IReadOnlyList<RealSourceReport>? RealsBySource = null);
 
 public sealed record CrossValReport(IReadOnlyList<FoldResult> Folds)
 {
@@ -231,7 +234,8 @@ public static class CrossValidation
         return new FoldResult(fold.Source, fold.Train.Count,
             On(r => r.Target == 0 || r.Source == fold.Source),
             On(r => r.Target == 0 || r.Source != fold.Source),
-            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes, views, bestCheckpoints.Count);
+            Evaluator.BySource(evaluated, scores), clock.Elapsed.TotalMinutes, views, bestCheckpoints.Count,
+            Evaluator.RealsBySource(evaluated, scores));
     }
 
     /// <summary>The test-time views each fold is scored over: those asked for, else the recipe's own.</summary>

@@ -77,7 +77,7 @@ public static class Prediction
         foreach (var batch in loader.Decoded())
             using (batch)
             {
-                float[] scores = detector.Score(batch.Pixels, options.Tta, options.Window);
+                float[] scores = detector.Score(batch.Images, options.Tta, options.Window);
                 for (int k = 0; k < batch.Size; k++)
                 {
                     string name = names[batch.Indices[k]];
