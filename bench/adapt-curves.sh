@@ -27,8 +27,10 @@ for fold_dir in "$cv"/*/; do
   fold="$(basename "$fold_dir")"
   [ -s "$fold_dir/run/best.ckpt" ] && [ -s "$fold_dir/test_label.txt" ] || continue
   out="$work/$fold"; mkdir -p "$out"
-  # The example pool and the held-out scoring set, once per fold.
-  [ -s "$out/scored.csv" ] || /usr/bin/python3 - "$fold_dir" "$out" "$seed" "${sizes[@]}" <<'PY'
+  # The example pool and the held-out scoring set, once per fold, and the example files of sizes added later (the
+  # pool and the scored pictures depend on the seed alone, so writing them again changes nothing).
+  missing=0; for k in "${sizes[@]}"; do [ -s "$out/examples-$k.csv" ] || missing=1; done
+  [ -s "$out/scored.csv" ] && [ $missing -eq 0 ] || /usr/bin/python3 - "$fold_dir" "$out" "$seed" "${sizes[@]}" <<'PY'
 import csv, random, sys
 fold_dir, out, seed, sizes = sys.argv[1], sys.argv[2], sys.argv[3], [int(k) for k in sys.argv[4:]]
 read = lambda name: list(csv.DictReader(open(f"{fold_dir}/{name}")))
