@@ -102,19 +102,21 @@ public class SourcesTests
         Assert.Equal([34, 33, 33], new[] { "another", "big", "small" }.Select(s => equal.Count(i => three[i].Source == s)));
     }
 
+    /// <summary>Adds one label row per value, of this source and class, with the value as its score.</summary>
+    static void AddScored(List<LabelRow> rows, List<double> scores, string source, int target, double[] values)
+    {
+        foreach (double v in values)
+        {
+            rows.Add(new LabelRow($"{rows.Count}.jpg", target, rows.Count + 2, source));
+            scores.Add(v);
+        }
+    }
+
     [Fact]
     public void By_source_flags_an_inverted_source_and_compares_with_its_own_reals()
     {
-        var rows = new List<LabelRow>();
-        var scores = new List<double>();
-        void Add(string source, int target, params double[] values)
-        {
-            foreach (double v in values)
-            {
-                rows.Add(new LabelRow($"{rows.Count}.jpg", target, rows.Count + 2, source));
-                scores.Add(v);
-            }
-        }
+        var (rows, scores) = (new List<LabelRow>(), new List<double>());
+        void Add(string source, int target, params double[] values) => AddScored(rows, scores, source, target, values);
         Add("lfw", 0, 0.2, 0.3);
         Add("unsplash", 0, 0.4, 0.5);
         Add("lfw", 1, 0.9, 0.8);      // caught
@@ -133,16 +135,8 @@ public class SourcesTests
     [Fact]
     public void Reals_by_source_show_which_reals_are_called_fake()
     {
-        var rows = new List<LabelRow>();
-        var scores = new List<double>();
-        void Add(string source, int target, params double[] values)
-        {
-            foreach (double v in values)
-            {
-                rows.Add(new LabelRow($"{rows.Count}.jpg", target, rows.Count + 2, source));
-                scores.Add(v);
-            }
-        }
+        var (rows, scores) = (new List<LabelRow>(), new List<double>());
+        void Add(string source, int target, params double[] values) => AddScored(rows, scores, source, target, values);
         Add("lfw", 0, 0.1, 0.2, 0.3, 0.4);
         Add("ffhq", 0, 0.6, 0.7, 0.2, 0.9);   // three of four at 0.5 or above: called fake
         Add("gan", 1, 0.8, 0.65, 0.95);
