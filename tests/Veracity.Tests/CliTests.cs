@@ -129,6 +129,19 @@ public class CliTests
     public static TheoryData<string> Commands() => new(VeracityCommands.All.Select(command => command.Name));
 
     /// <summary>
+    /// Every registered command prints its help: descriptions are Spectre markup, where a bracket such as
+    /// "img_name,target[,source]" is a style tag and crashed `adapt --help` until it was escaped.
+    /// </summary>
+    [Theory, MemberData(nameof(Commands))]
+    public void Every_command_prints_its_help(string name)
+    {
+        var help = Cli.Run(name, "--help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains($"veracity {name}", help.Output);
+        Assert.DoesNotContain("Exception", help.All);
+    }
+
+    /// <summary>
     /// Every registered command, given the longest of its options with the last letter dropped, refuses it, names it and
     /// suggests the option; a command without options points to its help. Required arguments (score's images) are
     /// given, so the option is all that is wrong.
