@@ -11,7 +11,9 @@
 # crossval measured for that kind when it was trained on (in-domain, the mean of the folds that train on it).
 # K = 10 keeps 3 of each class to validate on (--validation-share 0.6), the others 30%. Writes WORK/adapt-curves.tsv
 # and WORK/adapt-curves.png. Runs resume. Options after the seed go to every `adapt` (compare recipes in separate WORKs:
-# the examples and the scored pictures depend only on the seed). Set VERACITY to a built binary to skip `dotnet run`.
+# the examples and the scored pictures depend only on the seed). Set VERACITY to a built binary to skip `dotnet run`,
+# and CEILING_CROSSVAL to another crossval run on the same set whose folds train on the kinds CROSSVAL_DIR leaves out
+# (when CROSSVAL_DIR holds only the folds adapted, no fold of it trains on their kinds).
 set -euo pipefail
 if [ $# -lt 3 ]; then echo "usage: $0 CROSSVAL_DIR IMAGES WORK [SEED]" >&2; exit 2; fi
 cv="$(cd "$1" && pwd)"; images="$(cd "$2" && pwd)"; work="$3"; seed="${4:-0}"
@@ -80,9 +82,10 @@ ADAPT_OPTIONS="${adapt_options[*]}" /usr/bin/python3 - "$cv" "$work" "$cpu" "$(g
 import csv, json, os, sys
 cv, work, cpu, commit, sizes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], [0] + [int(k) for k in sys.argv[5:]]
 
-report = json.load(open(os.path.join(cv, "crossval.json")))
+folds = [fold for run in [cv] + ([os.environ["CEILING_CROSSVAL"]] if os.environ.get("CEILING_CROSSVAL") else [])
+         for fold in json.load(open(os.path.join(run, "crossval.json")))["folds"]]
 ceilings = {}
-for fold in report["folds"]:  # a kind's held-out fakes in the folds that trained on it
+for fold in folds:  # a kind's held-out fakes in the folds that trained on it
     for entry in fold.get("bySource") or []:
         if entry["source"] != fold["source"] and (entry.get("vsAllReals") or {}).get("auc") is not None:
             ceilings.setdefault(entry["source"], []).append(entry["vsAllReals"]["auc"])

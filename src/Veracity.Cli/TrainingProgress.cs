@@ -21,7 +21,8 @@ sealed class TrainingProgress(ProgressContext context) : ITrainingObserver
         _epoch.Value = batch + 1;
     }
 
-    public void Validating(int epoch, int batches) => _validation = context.AddTask($"validation {epoch}", maxValue: Math.Max(1, batches));
+    public void Validating(int epoch, int batches) =>
+        _validation = context.AddTask(epoch < 0 ? "validation of the start" : $"validation {epoch}", maxValue: Math.Max(1, batches));
 
     public void ValidationBatchDone() => _validation?.Increment(1);
 

@@ -31,7 +31,7 @@ public class TrainingTests(SmallSynthSet data) : IClassFixture<SmallSynthSet>
 
     TrainData Data => new(data.TrainLabels, data.TrainImages, Path.Combine(data.Root, "valset_label.txt"), Path.Combine(data.Root, "valset"), 0.1);
 
-    static float[] Weights(string checkpoint)
+    internal static float[] Weights(string checkpoint)
     {
         var (_, model) = Checkpoint.Load(checkpoint);
         using (model)

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Text.Json;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Veracity.Checkpoints;
@@ -18,7 +17,7 @@ public sealed class AdaptCommand : Command<AdaptCommand.Settings>
     {
         [CommandOption("--model <CKPT>"), Description("The detector to adapt (a checkpoint); default: the built-in one.")]
         public string? Model { get; init; }
-        [CommandOption("--labels <FILE>"), Description("img_name,target[,source] of the new examples (deepfakes of the new kind, reals too if you have them).")]
+        [CommandOption("--labels <FILE>"), Description("img_name,target[[,source]] of the new examples (deepfakes of the new kind, reals too if you have them).")]
         public string Labels { get; init; } = "";
         [CommandOption("--images <DIR>")] public string Images { get; init; } = "";
         [CommandOption("--out <RUNDIR>"), Description("Where the adapted checkpoint (run/best.ckpt) and adapt.json go.")]
@@ -26,17 +25,22 @@ public sealed class AdaptCommand : Command<AdaptCommand.Settings>
         [CommandOption("--rehearse <LABELS>"), Description("What the detector was trained on, to rehearse (default: where its checkpoint says).")]
         public string? Rehearse { get; init; }
         [CommandOption("--rehearse-images <DIR>")] public string? RehearseImages { get; init; }
-        [CommandOption("--validation-share <F>"), Description("Of the new examples, kept to validate on.")]
-        public double ValidationShare { get; init; } = 0.3;
-        [CommandOption("--epochs <N>")] public int Epochs { get; init; } = 3;
-        [CommandOption("--lr <LR>")] public double Lr { get; init; } = 1e-4;
-        [CommandOption("--rehearse-ratio <R>"), Description("Rehearsed pictures per new training example.")]
-        public double RehearseRatio { get; init; } = 2;
-        [CommandOption("--seed <N>")] public int Seed { get; init; }
+        [CommandOption("--validation-share <F>"), Description("Of the new examples, kept to validate on (default 0.3).")]
+        public double? ValidationShare { get; init; }
+        [CommandOption("--epochs <N>"), Description("Default 6.")] public int? Epochs { get; init; }
+        [CommandOption("--lr <LR>"), Description("Default 2e-4.")] public double? Lr { get; init; }
+        [CommandOption("--rehearse-ratio <R>"), Description("Rehearsed pictures per new training example (default 2).")]
+        public double? RehearseRatio { get; init; }
+        [CommandOption("--seed <N>")] public int? Seed { get; init; }
+        [CommandOption("--resume <OUT>"), Description("Continue a stopped adaptation from its folder, as it was asked.")]
+        public string? Resume { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) || string.IsNullOrEmpty(Out)
-                ? ValidationResult.Error("--labels, --images and --out are required")
+            Resume is not null && (new object?[] { Model, Rehearse, RehearseImages, ValidationShare, Epochs, Lr, RehearseRatio, Seed }.Any(v => v is not null)
+                                   || new[] { Labels, Images, Out }.Any(v => v.Length > 0))
+                ? ValidationResult.Error("--resume continues an adaptation with the examples and settings it recorded; give it alone")
+            : Resume is null && (string.IsNullOrEmpty(Labels) || string.IsNullOrEmpty(Images) || string.IsNullOrEmpty(Out))
+                ? ValidationResult.Error("--labels, --images and --out are required (or --resume OUT)")
             : ValidationShare is <= 0 or >= 1 ? ValidationResult.Error("--validation-share must be between 0 and 1")
             : Epochs < 1 ? ValidationResult.Error("--epochs must be at least 1")
             : Lr <= 0 ? ValidationResult.Error("--lr must be positive")
@@ -46,16 +50,13 @@ public sealed class AdaptCommand : Command<AdaptCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellation)
     {
-        string baseModel = settings.Model ?? BuiltInModel.Read().Verified();
-        if (Path.GetExtension(baseModel).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
-            throw new VeracityException($"{baseModel} is an ONNX model: adapt fine-tunes a checkpoint (.ckpt)");
-        var options = new AdaptOptions(baseModel, settings.Labels, settings.Images, settings.Out, settings.Rehearse, settings.RehearseImages,
-            settings.ValidationShare, settings.Epochs, settings.Lr, settings.RehearseRatio, Seed: settings.Seed);
+        var options = settings.Resume is { } stopped ? Adaptation.Recorded(stopped) : Adaptation.Record(Requested(settings));
+        string baseModel = options.BaseModel;
         var config = Adaptation.ConfigFor(Checkpoint.ReadInfo(baseModel), options);
         if (config.Faces is { } faces) options = OnFaces(options, faces, config.ImageSize, config.Reencode);
         var plan = Adaptation.Plan(options);
-        string runDir = Path.Combine(settings.Out, "run");
-        var data = new TrainData(plan.TrainLabels, plan.Images, plan.ValLabels, plan.Images, settings.ValidationShare);
+        string runDir = Path.Combine(options.OutDir, "run");
+        var data = plan.Training;
         AnsiConsole.MarkupLineInterpolated(
             $"New examples: {plan.NewTrain} to train on, {plan.NewVal} to validate on; rehearsal: {plan.RehearseTrain} and {plan.RehearseVal}");
 
@@ -64,9 +65,17 @@ public sealed class AdaptCommand : Command<AdaptCommand.Settings>
             Adaptation.Measure(baseModel, data.ValLabels!, data.ValImages!, plan.NewSources, scoring, start, done));
         var clock = Stopwatch.StartNew();
         TrainResult result = null!;
+        // A stop before training saved anything (while faces were cut or the base scored) starts training afresh.
+        bool resuming = File.Exists(Path.Combine(runDir, Trainer.LastFile));
         using (var stop = new StopSignals(cancellation))
-            Ui.Progress().Start(progress => result = Trainer.Train(config, data, runDir, new TrainingProgress(progress), stop.Token));
-        if (result.Outcome != TrainOutcome.Finished) return 130;
+            Ui.Progress().Start(progress => result = resuming
+                ? Trainer.Resume(runDir, new TrainingProgress(progress), stop.Token)
+                : Trainer.Train(config, data, runDir, new TrainingProgress(progress), stop.Token));
+        if (result.Outcome != TrainOutcome.Finished)
+        {
+            AnsiConsole.MarkupLineInterpolated($"Stopped; continue with: veracity adapt --resume {options.OutDir}");
+            return 130;
+        }
         double minutes = clock.Elapsed.TotalMinutes;
         string adapted = Path.Combine(runDir, Trainer.BestFile);
         var after = Ui.Counted("Scoring after", (start, done) =>
@@ -78,10 +87,28 @@ public sealed class AdaptCommand : Command<AdaptCommand.Settings>
             table.AddRow(Markup.Escape(old.Source), old.VsAllReals.Auc?.ToString("F4") ?? "n/a",
                 after.OldKinds.FirstOrDefault(a => a.Source == old.Source)?.VsAllReals.Auc?.ToString("F4") ?? "n/a");
         AnsiConsole.Write(table);
+        bool keptBase = Checkpoint.ReadInfo(adapted).Metrics?.Epoch < 0;
+        if (keptBase)
+            AnsiConsole.MarkupLine("[yellow]No epoch did better on the validation part than the detector it started from: " +
+                                   "best.ckpt holds its weights unchanged (more examples, or --lr lower, may help).[/]");
         AnsiConsole.MarkupLineInterpolated($"Adapted in {minutes:F1} min: [bold]{Path.GetFullPath(adapted)}[/]");
-        AtomicFile.WriteAllBytes(Path.Combine(settings.Out, "adapt.json"), JsonSerializer.SerializeToUtf8Bytes(
-            new { baseModel, plan, before, after, minutes }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        Adaptation.Report(options.OutDir, new { baseModel, plan, before, after, keptBase, minutes });
         return 0;
+    }
+
+    /// <summary>What the flags ask: the built-in detector unless --model names a checkpoint.</summary>
+    static AdaptOptions Requested(Settings settings)
+    {
+        string baseModel = settings.Model ?? BuiltInModel.Read().Verified();
+        if (Path.GetExtension(baseModel).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
+            throw new VeracityException($"{baseModel} is an ONNX model: adapt fine-tunes a checkpoint (.ckpt)");
+        var options = new AdaptOptions(baseModel, settings.Labels, settings.Images, settings.Out, settings.Rehearse, settings.RehearseImages);
+        return options with
+        {
+            ValidationShare = settings.ValidationShare ?? options.ValidationShare, Epochs = settings.Epochs ?? options.Epochs,
+            LearningRate = settings.Lr ?? options.LearningRate, RehearseRatio = settings.RehearseRatio ?? options.RehearseRatio,
+            Seed = settings.Seed ?? options.Seed,
+        };
     }
 
     /// <summary>

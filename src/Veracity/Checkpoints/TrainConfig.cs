@@ -14,6 +14,12 @@ public sealed record TrainConfig
     /// starting weights: how <c>adapt</c> fine-tunes a trained detector on a new kind of forgery.
     /// </summary>
     public string? InitialCheckpoint { get; init; }
+    /// <summary>
+    /// The starting weights are validated before the first epoch and kept as best.ckpt unless an epoch beats them, so
+    /// a fine-tuning run never hands back a detector worse on its validation part than the one it was given (adapt:
+    /// 50 examples of a StyleGAN the base already scored at 0.985 took it to 0.976 and an old kind down 0.014).
+    /// </summary>
+    public bool StartIsCandidate { get; init; }
     public int ImageSize { get; init; } = 256;
     public int Epochs { get; init; } = 3;
     /// <summary>

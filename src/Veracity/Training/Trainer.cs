@@ -113,6 +113,17 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 ? $"Training {config.Model} ({spec.Weights}) on {trainRows.Count} images, validating on {valRows.Count}; preset {config.Preset}"
                 : $"Resuming at epoch {startEpoch}, batch {startBatch}");
 
+            if (resumeFrom is null && config.StartIsCandidate)
+            {
+                var (metrics, lowestSource, sourceLogLoss) = Validate(model, val, valRows, epoch: -1);
+                var start = new EpochMetrics(-1, 0, 0, 0, 0, metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer,
+                    metrics.EerThreshold, metrics.LogLoss, lowestSource?.Auc, lowestSource?.Source, sourceLogLoss);
+                best = SelectionScore(config.SelectBy, start);
+                Save(BestFile, model, null, 0, 0, null, best, start);
+                Line($" * the starting weights: AUC {Format(metrics.Auc)}  log-loss {metrics.LogLoss:F4}  source-balanced log-loss " +
+                     $"{sourceLogLoss:F4}: saved {BestFile}, which an epoch must beat");
+            }
+
             for (int epoch = startEpoch; epoch < config.Epochs; epoch++)
             {
                 Line($"Epoch: {epoch}");
