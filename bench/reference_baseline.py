@@ -7,6 +7,8 @@ batch 40, TTA prediction, img_name,y_pred output) on the same ResNet layout Vera
 those weights expect (BGR 0-255 minus channel means). One phase per process, so each is timed as a whole process:
   train:   --phase train --train-labels F --train-images D --val-labels F --val-images D --weights DIR --model-out M
   predict: --phase predict --model M --images D [--labels F] --tta N --out submit.csv
+  model:   --phase model --weights DIR [--image-size S] [--batch-size B] [--seconds T]: the model alone on random
+           batches, training steps (forward, backward, Adam) then inference, as `Veracity.Bench model` times them
 --best runs PyTorch at its best instead of the seed's way: channels-last weights and batches, and bfloat16 autocast
 where the CPU has AVX512-BF16 or AMX (oneDNN's bfloat16 kernels; elsewhere autocast would emulate them, slower).
 Prints one JSON line with the phase's own figures. Run with Debian's python3-torch (/usr/bin/python3).
@@ -149,9 +151,42 @@ def predict(model, loader, tta, mode):
     return (total / tta).tolist()
 
 
+def model_only(model, mode, size, batch, seconds):
+    """Images/s of training steps and of inference on random batches, each timed for `seconds` after two warm-up steps."""
+    x, y = mode.batch(torch.randn(batch, 3, size, size)), torch.randint(0, 2, (batch,))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-4)
+
+    def train_step():
+        with mode.autocast():
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def infer_step():
+        with torch.no_grad(), mode.autocast():
+            model(x)
+
+    def rate(step):
+        for _ in range(2):
+            step()
+        start, images = time.time(), 0
+        while time.time() - start < seconds:
+            step()
+            images += batch
+        return images / (time.time() - start)
+
+    model.train()
+    train = rate(train_step)
+    model.eval()
+    return {"phase": "model", "mode": mode.name, "image_size": size, "batch": batch,
+            "train_images_per_s": train, "inference_images_per_s": rate(infer_step)}
+
+
 def main():
     a = argparse.ArgumentParser()
-    a.add_argument("--phase", choices=["train", "predict"], required=True)
+    a.add_argument("--phase", choices=["train", "predict", "model"], required=True)
     for name in ["train-labels", "train-images", "val-labels", "val-images", "weights", "model-out", "model", "images", "labels", "out"]:
         a.add_argument("--" + name)
     a.add_argument("--image-size", type=int, default=256)
@@ -163,6 +198,7 @@ def main():
     a.add_argument("--threads", type=int, default=2)
     a.add_argument("--workers", type=int, default=2)
     a.add_argument("--log-every", type=int, default=100)
+    a.add_argument("--seconds", type=float, default=20, help="model phase: how long each of its two timings runs")
     a.add_argument("--best", action="store_true", help="channels-last, and bfloat16 autocast where the CPU has it")
     args = a.parse_args()
     torch.manual_seed(0)
@@ -170,7 +206,10 @@ def main():
     model = ResNet()
     mode = Mode(args.best)
 
-    if args.phase == "train":
+    if args.phase == "model":
+        load_dump(model, args.weights)
+        print(json.dumps(model_only(mode.model(model), mode, args.image_size, args.batch_size, args.seconds)))
+    elif args.phase == "train":
         load_dump(model, args.weights)
         model = mode.model(model)
         train_rows, val_rows = read_rows(args.train_labels, args.limit), read_rows(args.val_labels, args.limit)

@@ -77,6 +77,28 @@ def peer_mode(work):
     return "not run"
 
 
+def model_against_peer(work, size):
+    """The model alone on random batches, Veracity at --precision auto against both peers (bench/run.sh writes these)."""
+    auto, peers = f"{work}/model-auto.txt", {}
+    for name in ("peer", "peer-best"):
+        path = f"{work}/{name}-model.json"
+        if os.path.exists(path):
+            peers[name] = json.loads(open(path).read().strip().splitlines()[-1])
+    if not os.path.exists(auto) or len(peers) < 2:
+        return
+    precision = re.search(r"ImageNet weights; (\w+)", open(auto).read()).group(1)
+    rows = [("training (forward, backward, Adam)", figures(auto, r"train (\d+)px[^:]*: ([\d.]+) images/s").get(size), "train_images_per_s"),
+            ("inference", figures(auto, r"inference (\d+)px[^:]*: ([\d.]+) images/s").get(size), "inference_images_per_s")]
+    best, seed = peers["peer-best"], peers["peer"]
+    print(f"\nThe model alone, {size} px, batch {best['batch']}, random batches (no data loading, no start-up): Veracity in {precision}, "
+          f"PyTorch at its best in {best['mode']}.\n")
+    print("| | Veracity img/s | PyTorch best img/s | **Veracity ÷ PyTorch best** | PyTorch seed-way img/s | Veracity ÷ seed-way |")
+    print("|---|---|---|---|---|---|")
+    for label, veracity, key in rows:
+        if veracity:
+            print(f"| {label} | {veracity:.1f} | {best[key]:.1f} | **{veracity / best[key]:.2f}** | {seed[key]:.1f} | {veracity / seed[key]:.2f} |")
+
+
 def main():
     a = argparse.ArgumentParser()
     a.add_argument("work")
@@ -146,6 +168,8 @@ def main():
     if all(runs for _, runs in rss):
         print("\nPeak RSS of `predict` (64-px checkpoint, TTA 1) by number of images: "
               + ", ".join(f"{int(n):,} images {runs[0][1]:.0f} MiB in {runs[0][0]:.0f} s" for n, runs in rss) + ".")
+
+    model_against_peer(work, args.size)
 
     model = figures(f"{work}/model-only.txt", r"train (\d+)px[^:]*: ([\d.]+) images/s")
     inference = figures(f"{work}/model-only.txt", r"inference (\d+)px[^:]*: ([\d.]+) images/s")

@@ -61,6 +61,12 @@ fi
 
 # Figures without a peer: the model alone on random batches, and the data pipeline alone (no model).
 "${bench[@]}" model --sizes 224,256 --batch 40 --seconds 20 | tee "$work/model-only.txt"
+# The model alone against the peer, each at its best on this CPU (Veracity's --precision auto is bfloat16 where the
+# CPU has AVX512-BF16 or AMX, as training's own auto is), at the training size and batch: the training target's figure
+# without data loading or start-up.
+"${bench[@]}" model --precision auto --sizes $size --batch 40 --seconds 20 | tee "$work/model-auto.txt"
+"${peer[@]}" --phase model --weights "$work/peer-weights" --image-size $size --seconds 20 | tee "$work/peer-model.json"
+"${peer[@]}" --phase model --best --weights "$work/peer-weights" --image-size $size --seconds 20 | tee "$work/peer-best-model.json"
 "${bench[@]}" pipeline --labels "$data/trainset_label.txt" --images "$data/trainset" --sizes 224,256 --limit "$train" | tee "$work/pipeline-only.txt"
 
 # timed NAME COMMAND...: runs the command under /usr/bin/time, keeps its output in $work/NAME.log
