@@ -1,6 +1,9 @@
 namespace Veracity.Checkpoints;
 
-/// <summary>Validation figures after one epoch, as written to metrics.jsonl.</summary>
+/// <summary>
+/// Validation figures after one epoch, as written to metrics.jsonl; epoch −1 is the starting weights of a fine-tuning
+/// run, validated before its first epoch (<see cref="TrainConfig.StartIsCandidate"/>), with the training figures zero.
+/// </summary>
 /// <remarks>
 /// ValLogLoss is the mean cross-entropy of the softmax. Files written before 2026-11-30 also hold it as ValLoss, a
 /// second name for the same figure; reading ignores that field. ValLowestSourceAuc is the lowest AUC of one fake

@@ -115,13 +115,11 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
 
             if (resumeFrom is null && config.StartIsCandidate)
             {
-                var (metrics, lowestSource, sourceLogLoss) = Validate(model, val, valRows, epoch: -1);
-                var start = new EpochMetrics(-1, 0, 0, 0, 0, metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer,
-                    metrics.EerThreshold, metrics.LogLoss, lowestSource?.Auc, lowestSource?.Source, sourceLogLoss);
+                var start = Validate(model, val, valRows, epoch: -1);
                 best = SelectionScore(config.SelectBy, start);
                 Save(BestFile, model, null, 0, 0, null, best, start);
-                Line($" * the starting weights: AUC {Format(metrics.Auc)}  log-loss {metrics.LogLoss:F4}  source-balanced log-loss " +
-                     $"{sourceLogLoss:F4}: saved {BestFile}, which an epoch must beat");
+                Line($" * the starting weights: AUC {Format(start.ValAuc)}  log-loss {start.ValLogLoss:F4}  source-balanced log-loss " +
+                     $"{start.ValSourceLogLoss:F4}: saved {BestFile}, which an epoch must beat");
             }
 
             for (int epoch = startEpoch; epoch < config.Epochs; epoch++)
@@ -164,18 +162,19 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
                 average?.EndEpoch(model, epoch);
                 // What is validated, kept as best.ckpt and scored: the weight average once it holds something.
                 var evaluated = average is not null && average.HasStarted(epoch) ? average.Model : model;
-                var (metrics, lowestSource, sourceLogLoss) = Validate(evaluated, val, valRows, epoch);
+                var row = Validate(evaluated, val, valRows, epoch) with
+                {
+                    TrainLoss = progress.LossSum / progress.Seen, TrainAccuracy = progress.Correct / progress.Seen, LearningRate = lr,
+                    ImagesPerSecond = imagesPerSecond,
+                };
                 foreach (var fallback in ConvolutionCheck.NewFailures())
                     Line($"Note: {fallback}; that convolution runs on a slower, correct path instead");
-                var row = new EpochMetrics(epoch, progress.LossSum / progress.Seen, progress.Correct / progress.Seen, lr, imagesPerSecond,
-                    metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer, metrics.EerThreshold, metrics.LogLoss,
-                    lowestSource?.Auc, lowestSource?.Source, sourceLogLoss);
                 history.Add(row);
                 File.AppendAllText(Path.Combine(runDir, MetricsFile), JsonSerializer.Serialize(row) + "\n");
-                Line($" * Acc@1 {metrics.Accuracy * 100:F3}  AUC {Format(metrics.Auc)}  AP {Format(metrics.AveragePrecision)}  " +
-                     $"EER {Format(metrics.Eer)}  log-loss {metrics.LogLoss:F4}  ({imagesPerSecond:F1} images/s training)");
-                if (lowestSource is var (source, sourceAuc) && source != Veracity.Data.Sources.Unknown)
-                    Line($"   lowest source AUC {sourceAuc:F4} ({source})  source-balanced log-loss {sourceLogLoss:F4}");
+                Line($" * Acc@1 {row.ValAccuracy * 100:F3}  AUC {Format(row.ValAuc)}  AP {Format(row.ValAp)}  " +
+                     $"EER {Format(row.ValEer)}  log-loss {row.ValLogLoss:F4}  ({imagesPerSecond:F1} images/s training)");
+                if (row.ValLowestSource is { } source && source != Veracity.Data.Sources.Unknown)
+                    Line($"   lowest source AUC {row.ValLowestSourceAuc:F4} ({source})  source-balanced log-loss {row.ValSourceLogLoss:F4}");
 
                 double score = SelectionScore(config.SelectBy, row);
                 if (best is null || score > best)
@@ -228,11 +227,10 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
     }
 
     /// <summary>
-    /// The validation figures, the fake source whose AUC against all validation reals is lowest, and the mean of each
-    /// source's log-loss.
+    /// An epoch's row with the validation figures filled in (the training ones zero, for the caller to set): the
+    /// fake source whose AUC against all validation reals is lowest, and the mean of each source's log-loss, too.
     /// </summary>
-    (BinaryMetrics Metrics, (string Source, double Auc)? LowestSource, double SourceLogLoss) Validate(nn.Module<Tensor, Tensor> model, DataLoader val,
-        IReadOnlyList<LabelRow> rows, int epoch)
+    EpochMetrics Validate(nn.Module<Tensor, Tensor> model, DataLoader val, IReadOnlyList<LabelRow> rows, int epoch)
     {
         model.eval();
         observer.Validating(epoch, val.BatchCount);
@@ -252,8 +250,10 @@ public sealed class Trainer(TrainConfig config, TrainData data, string runDir, I
             throw new VeracityException($"after epoch {epoch} the network scores {notNumbers} of {scores.Count} validation images as NaN: " +
                                         "its weights or batch-norm statistics are not numbers. The last good checkpoint is kept.");
         var bySource = ScoreMetrics.AucBySource(scores, targets, sources);
-        return (BinaryMetrics.Compute(scores, targets), bySource.Count > 0 ? bySource[0] : null,
-            ScoreMetrics.SourceBalancedLogLoss(scores, targets, sources));
+        var metrics = BinaryMetrics.Compute(scores, targets);
+        (string Source, double Auc)? lowest = bySource.Count > 0 ? bySource[0] : null;
+        return new EpochMetrics(epoch, 0, 0, 0, 0, metrics.Accuracy, metrics.Auc, metrics.AveragePrecision, metrics.Eer, metrics.EerThreshold,
+            metrics.LogLoss, lowest?.Auc, lowest?.Source, ScoreMetrics.SourceBalancedLogLoss(scores, targets, sources));
     }
 
     void Save(string file, nn.Module model, OptimizerHelper? optimizer, int epoch, int nextBatch, EpochProgress? progress, double? best,
