@@ -127,7 +127,7 @@ def main():
     print(f"PyTorch at its best here: {best_mode}.\n")
     print("| phase | images | Veracity img/s | PyTorch best img/s | **Veracity/PyTorch best** | PyTorch seed-way img/s "
           "| Veracity/PyTorch seed-way | Veracity s | PyTorch best s | PyTorch seed-way s | Veracity peak MiB | PyTorch best peak MiB "
-          "| Veracity GFLOP/s (% peak) | PyTorch best GFLOP/s (% peak) |")
+          "| Veracity GFLOP/s (% of fp32 peak) | PyTorch best GFLOP/s (% of fp32 peak) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     walls = {}
     for phase, images, work_gflop in phases:

@@ -38,7 +38,12 @@ public sealed class QuantisationRefusedException(string name, QuantisationCheck 
 /// rest on a handful of values, and clipping would flatten the strongest evidence, which is what a detector's extreme
 /// scores come from; the AUC check decides whether the ranges were good enough.</item>
 /// </list>
-/// The heatmap's MatMul stays float32 on the dequantised activations.
+/// The heatmap's MatMul stays float32, on the dequantised activations. So does the stem (every node the first MaxPool
+/// reads from) when its convolutions read something other than the picture: fixed filters' residuals (SRM, NPR, DCT)
+/// are small and heavy-tailed, and a uint8 range over them loses them. The built-in model (RGB beside SRM residuals)
+/// scored AUC 0.9597 with its stem quantised, 0.9946 with it float32, against float32's 0.9952 (600 real faces); a
+/// float32 stem costs that model 1.28× the time of a quantised one, still 0.70× float32's. A picture quantises
+/// well (the demo lost 0.0004 AUC), so an RGB stem is quantised.
 /// </summary>
 public static class OnnxQuantisation
 {
@@ -85,12 +90,15 @@ public static class OnnxQuantisation
         var quantised = Quantise(model, plan, ranges);
         OnnxWeights.Record(quantised, new WeightStorage("int8",
             "QDQ: Conv and Gemm weights int8 symmetric per output channel on 7 bits, biases int32; activations feeding Conv, Gemm and Add " +
-            $"uint8 asymmetric, min/max over {ranges.Pictures} calibration inputs"));
+            $"uint8 asymmetric, min/max over {ranges.Pictures} calibration inputs" + (plan.FloatStem.Count > 0 ? "; the stem float32" : "")));
         return quantised.ToByteArray();
     }
 
-    /// <summary>Which tensors carry a QDQ pair, and which of them take another's parameters (a MaxPool's output, its input's).</summary>
-    sealed record QdqPlan(List<string> Tensors, Dictionary<string, string> SharesWith)
+    /// <summary>
+    /// Which tensors carry a QDQ pair, which of them take another's parameters (a MaxPool's output, its input's), and
+    /// the outputs of the stem's nodes where it stays float32.
+    /// </summary>
+    sealed record QdqPlan(List<string> Tensors, Dictionary<string, string> SharesWith, HashSet<string> FloatStem)
     {
         public IEnumerable<string> Calibrated => Tensors.Where(t => !SharesWith.ContainsKey(t));
     }
@@ -100,12 +108,14 @@ public static class OnnxQuantisation
         var initializers = graph.Initializer.Select(i => i.Name).ToHashSet();
         var outputs = graph.Output.Select(o => o.Name).ToHashSet();
         var consumers = graph.Node.SelectMany(n => n.Input.Select(i => (i, n))).ToLookup(p => p.i, p => p.n);
+        var producers = graph.Node.ToDictionary(n => n.Output[0]);
+        var stem = FloatStem(graph, producers);
         var tensors = new List<string>();
         void Add(string tensor)
         {
             if (!tensors.Contains(tensor) && !outputs.Contains(tensor)) tensors.Add(tensor);
         }
-        foreach (var node in graph.Node.Where(n => QuantisedOps.Contains(n.OpType)))
+        foreach (var node in graph.Node.Where(n => QuantisedOps.Contains(n.OpType) && !stem.Contains(n.Output[0])))
         {
             if (node.OpType == "Add" && node.Input.Any(initializers.Contains)) continue; // a constant term: no QLinearAdd
             foreach (string input in node.OpType == "Add" ? node.Input : node.Input.Take(1)) Add(input);
@@ -113,10 +123,25 @@ public static class OnnxQuantisation
             var readers = consumers[output].ToList();
             Add(readers is [{ OpType: "Relu" } relu] ? relu.Output[0] : output);
         }
-        var producers = graph.Node.ToDictionary(n => n.Output[0]);
         var shares = tensors.Where(t => producers.TryGetValue(t, out var p) && p.OpType == "MaxPool" && tensors.Contains(p.Input[0]))
             .ToDictionary(t => t, t => producers[t].Input[0]);
-        return new QdqPlan(tensors, shares);
+        return new QdqPlan(tensors, shares, stem);
+    }
+
+    /// <summary>
+    /// The outputs of every node the first MaxPool depends on, when one of its convolutions reads something other than
+    /// the picture; else none (nor in a graph without a MaxPool).
+    /// </summary>
+    static HashSet<string> FloatStem(GraphProto graph, Dictionary<string, NodeProto> producers)
+    {
+        var stem = new HashSet<string>();
+        var pending = new Stack<string>(graph.Node.FirstOrDefault(n => n.OpType == "MaxPool")?.Input.Take(1) ?? []);
+        while (pending.TryPop(out var tensor))
+            if (producers.TryGetValue(tensor, out var producer) && stem.Add(tensor))
+                foreach (string input in producer.Input) pending.Push(input);
+        string picture = graph.Input[0].Name;
+        bool filtered = stem.Select(t => producers[t]).Any(n => n.OpType == "Conv" && n.Input[0] != picture);
+        return filtered ? stem : [];
     }
 
     /// <summary>Rows spread evenly over the label file (they are often sorted by class or source).</summary>
@@ -203,6 +228,7 @@ public static class OnnxQuantisation
         foreach (var node in graph.Node)
         {
             string activation = node.Input[0];
+            bool inStem = plan.FloatStem.Contains(node.Output[0]);
             for (int i = 0; i < node.Input.Count; i++)
             {
                 string tensor = node.Input[i];
@@ -213,7 +239,7 @@ public static class OnnxQuantisation
                     node.Input[i] = dq;
                 }
             }
-            if (node.OpType is "Conv" or "Gemm")
+            if (node.OpType is "Conv" or "Gemm" && !inStem)
             {
                 float inputScale = parameters[Parameters(activation)].Scale;
                 float[] weightScales = QuantiseWeight(graph, initializers[node.Input[1]], nodes);
