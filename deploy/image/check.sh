@@ -15,7 +15,8 @@ podman=(podman --storage-driver vfs)
 work="$(mktemp -d)"
 server=""
 cleanup() {
-  [ -n "$server" ] && kill -KILL "$server" 2>/dev/null || true
+  # $server is unshare; the program it forked (in the chroot) outlives it unless killed too, and held the port once.
+  [ -n "$server" ] && { pkill -KILL -P "$server"; kill -KILL "$server"; } 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,7 +52,8 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 [ -n "$ready" ] || { cat "$work/serve.log" >&2; echo "check: serve not ready after 120 s" >&2; exit 1; }
-picture="$(find "$pictures" -maxdepth 1 -type f | sort | head -n 1)"
+# sed reads the whole list: head exits after a line, and sort, still writing, then failed the run with SIGPIPE (141).
+picture="$(find "$pictures" -maxdepth 1 -type f | sort | sed -n 1p)"
 answer="$(curl -sf -F "image=@$picture" "http://127.0.0.1:$port/api/v1/score")"
 echo "$answer" | grep -q '"fake_probability":' || { echo "check: no score in $answer" >&2; exit 1; }
 pid="$(pgrep -P "$server")"
