@@ -90,15 +90,13 @@ public static class OnnxQuantisation
         var quantised = Quantise(model, plan, ranges);
         OnnxWeights.Record(quantised, new WeightStorage("int8",
             "QDQ: Conv and Gemm weights int8 symmetric per output channel on 7 bits, biases int32; activations feeding Conv, Gemm and Add " +
-            $"uint8 asymmetric, min/max over {ranges.Pictures} calibration inputs" + (plan.FloatStem.Count > 0 ? "; the stem float32" : "")));
+            $"uint8 asymmetric, min/max over {ranges.Pictures} calibration inputs" +
+            (plan.Tensors.Contains(model.Graph.Input[0].Name) ? "" : "; the stem float32"))); // a quantised stem reads the picture quantised
         return quantised.ToByteArray();
     }
 
-    /// <summary>
-    /// Which tensors carry a QDQ pair, which of them take another's parameters (a MaxPool's output, its input's), and
-    /// the outputs of the stem's nodes where it stays float32.
-    /// </summary>
-    sealed record QdqPlan(List<string> Tensors, Dictionary<string, string> SharesWith, HashSet<string> FloatStem)
+    /// <summary>Which tensors carry a QDQ pair, and which of them take another's parameters (a MaxPool's output, its input's).</summary>
+    sealed record QdqPlan(List<string> Tensors, Dictionary<string, string> SharesWith)
     {
         public IEnumerable<string> Calibrated => Tensors.Where(t => !SharesWith.ContainsKey(t));
     }
@@ -125,7 +123,7 @@ public static class OnnxQuantisation
         }
         var shares = tensors.Where(t => producers.TryGetValue(t, out var p) && p.OpType == "MaxPool" && tensors.Contains(p.Input[0]))
             .ToDictionary(t => t, t => producers[t].Input[0]);
-        return new QdqPlan(tensors, shares, stem);
+        return new QdqPlan(tensors, shares);
     }
 
     /// <summary>
@@ -228,7 +226,6 @@ public static class OnnxQuantisation
         foreach (var node in graph.Node)
         {
             string activation = node.Input[0];
-            bool inStem = plan.FloatStem.Contains(node.Output[0]);
             for (int i = 0; i < node.Input.Count; i++)
             {
                 string tensor = node.Input[i];
@@ -239,7 +236,7 @@ public static class OnnxQuantisation
                     node.Input[i] = dq;
                 }
             }
-            if (node.OpType is "Conv" or "Gemm" && !inStem)
+            if (node.OpType is "Conv" or "Gemm" && plan.Tensors.Contains(activation)) // integer weights only where the input is quantised
             {
                 float inputScale = parameters[Parameters(activation)].Scale;
                 float[] weightScales = QuantiseWeight(graph, initializers[node.Input[1]], nodes);
