@@ -5,17 +5,18 @@ namespace Veracity.Tests;
 
 static class TestProcess
 {
-    /// <summary>As the CLI does first: libtorch reads the huge-page switch once, at its first allocation.</summary>
     /// <summary>
     /// As the CLI does first: libtorch reads the huge-page switch once, at its first allocation. And the machine's
     /// verdicts (convolution routes, engine timings) go beside the test binaries, not into the user's cache.
     /// </summary>
+    internal static readonly string MachineCache = Path.Combine(AppContext.BaseDirectory, "machine-cache");
+
     [ModuleInitializer]
     internal static void StartAsTheCliDoes()
     {
         NativeHeap.BackTensorsWithHugePages();
         if (Environment.GetEnvironmentVariable("VERACITY_CACHE") is null)
-            Environment.SetEnvironmentVariable("VERACITY_CACHE", Path.Combine(AppContext.BaseDirectory, "machine-cache"));
+            Environment.SetEnvironmentVariable("VERACITY_CACHE", MachineCache);
     }
 }
 
