@@ -206,6 +206,8 @@ levers=(
   "pictures-framing|screen|whole 128|--random-resized-crop 0.5"
   "generalise-srm|screen|192|--preset generalise --epochs 8 --folds lfw-faceswap"
   "generalise-rgb|screen|192|--preset generalise --epochs 8 --input rgb --folds lfw-faceswap"
+  "generalise-srm-stylegans|screen|192|--preset generalise --epochs 8 --folds stylegan2,stylegan3"
+  "generalise-rgb-stylegans|screen|192|--preset generalise --epochs 8 --input rgb --folds stylegan2,stylegan3"
 )
 # The same levers on synth's leave-one-manipulation-out (1,000 painted scenes at 128 px, five kinds; "veracity
 # crossval" in docs/faces-and-sources.md): the demo preset for 3 epochs is the baseline, about a minute a fold.

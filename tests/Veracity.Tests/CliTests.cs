@@ -91,14 +91,14 @@ public class CliTests
         Assert.Equal(("npr", "layer1", 0.9, 0.5), (config.GetProperty("Input").GetString(), config.GetProperty("Freeze").GetString(),
             config.GetProperty("EmaDecay").GetDouble(), config.GetProperty("ErasingProbability").GetDouble()));
 
-        // The generalise preset brings faces, windows and SRM input of its own; smaller here to stay quick.
+        // The generalise preset brings faces and windows of its own; smaller here to stay quick.
         string generalise = Path.Combine(dir.Path, "generalise");
         var preset = Cli.Run("train", "--train-labels", Path.Combine(own, "labels.csv"), "--train-images", Path.Combine(own, "images"),
             "--val-fraction", "0.25", "--no-pretrained", "--preset", "generalise", "--image-size", "64", "--crop", "32", "--epochs", "1",
             "--batch-size", "8", "--layer-decay", "0.5", "--face-resolution", "48", "--out", generalise);
         Assert.True(preset.ExitCode == 0, preset.All);
         config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(generalise, "config.json"))).RootElement.GetProperty("config");
-        Assert.Equal(("generalise", 32, 0.5, "srm", 1.0), (config.GetProperty("Preset").GetString(), config.GetProperty("Crop").GetInt32(),
+        Assert.Equal(("generalise", 32, 0.5, "rgb", 1.0), (config.GetProperty("Preset").GetString(), config.GetProperty("Crop").GetInt32(),
             config.GetProperty("LayerDecay").GetDouble(), config.GetProperty("Input").GetString(), config.GetProperty("CutmixAlpha").GetDouble()));
         Assert.Equal((true, 0.5), (config.GetProperty("BalanceFakeSources").GetBoolean(), config.GetProperty("SourcePower").GetDouble()));
         Assert.Equal(48, config.GetProperty("Faces").GetProperty("Resolution").GetInt32());

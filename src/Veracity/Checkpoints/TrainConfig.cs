@@ -165,24 +165,24 @@ public sealed record TrainConfig
     };
 
     /// <summary>
-    /// The recipe that held up best on forgery sources training never saw (docs/generalisation.md). Each choice, with
-    /// the figure that justified it on the development corpus's hardest fold (LFW face swaps left out, trained on the
-    /// two StyleGANs), where the default preset scores 0.50-0.56: aligned faces cut at 192 px, trained on random
-    /// 128-px windows at the crop's own scale (no resizing, so the fine detail stays) and scored whole, through the
-    /// three fixed SRM high-pass filters: 0.759 against 0.536 for whole 128-px faces (screening set); 8 epochs: 0.801
-    /// against 0.759 for 2; scored over all four flips (<see cref="TestViews"/>), which the windows trained with: 0.860
-    /// against 0.836 for one view; best.ckpt by validation log-loss, which weighs every score where AUC let a few hard
-    /// fakes keep an undertrained epoch: 0.821 against 0.716 on the seed that failed; CutMix (each batch gets a box
-    /// pasted from a shuffled copy of itself, the labels weighted by area; my reading, not measured: partial
-    /// forgeries, as a swapped face in its real picture is): 0.883 against 0.795 (mean of seeds 0-3); the fake sources
-    /// drawn as the square root of their size, the reals as they come (<see cref="BalanceFakeSources"/>,
-    /// <see cref="SourcePower"/> 0.5), so a few hundred StyleGAN faces are not drowned by thousands of face swaps:
-    /// in-domain StyleGAN2 0.9928 against 0.9885 (the default preset: 0.9917). Not the default: it needs faces, and
-    /// the default preset serves whole pictures too. History: bench/LAB-RECORD.md.
+    /// The recipe for faces, from the development corpus's leave-one-source-out folds (docs/generalisation.md). Each
+    /// choice, with the figure that justified it on the corpus's hardest fold (LFW face swaps left out, trained on the
+    /// two StyleGANs), where the default preset scores 0.50-0.56: aligned faces cut at 192 px, trained on random 128-px
+    /// windows at the crop's own scale (no resizing, so the fine detail stays) and scored whole: 0.670 against 0.536
+    /// for whole 128-px faces (screening set); 8 epochs; scored over all four flips (<see cref="TestViews"/>), which
+    /// the windows trained with: 0.860 against 0.836 for one view; best.ckpt by validation log-loss, which weighs every
+    /// score where AUC let a few hard fakes keep an undertrained epoch: 0.821 against 0.716 on the seed that failed;
+    /// CutMix (each batch gets a box pasted from a shuffled copy of itself, the labels weighted by area): 0.883
+    /// against 0.795 (mean of seeds 0-3); the fake sources drawn as the square root of their size, the reals as they
+    /// come (<see cref="BalanceFakeSources"/>, <see cref="SourcePower"/> 0.5), so a few hundred StyleGAN faces are not
+    /// drowned by thousands of face swaps. The pixels, not SRM residuals (until 2026-12-08): on the round-2 tuning
+    /// folds the two tie (mean unseen 0.849 against 0.856, seed 0), and on a small set of one kind trained alone the
+    /// residuals cost 0.16 (FFHQ against StyleGAN: 0.741 against 0.582; the seed recipe at lr 1e-4: 0.786). Not the
+    /// default: it needs faces, and the default preset serves whole pictures too. History: bench/LAB-RECORD.md.
     /// </summary>
     public static TrainConfig GeneralisePreset { get; } = DefaultPreset with
     {
-        Preset = "generalise", Faces = new Faces.FaceSettings(), ImageSize = 192, Crop = 128, Input = ModelInput.Srm, Epochs = 8,
+        Preset = "generalise", Faces = new Faces.FaceSettings(), ImageSize = 192, Crop = 128, Epochs = 8,
         TestViews = 4, SelectBy = SelectBy.LogLoss, CutmixAlpha = 1, BalanceFakeSources = true, SourcePower = 0.5,
     };
 
