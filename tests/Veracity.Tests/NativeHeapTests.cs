@@ -5,12 +5,12 @@ namespace Veracity.Tests;
 
 static class TestProcess
 {
+    internal static readonly string MachineCache = Path.Combine(AppContext.BaseDirectory, "machine-cache");
+
     /// <summary>
     /// As the CLI does first: libtorch reads the huge-page switch once, at its first allocation. And the machine's
     /// verdicts (convolution routes, engine timings) go beside the test binaries, not into the user's cache.
     /// </summary>
-    internal static readonly string MachineCache = Path.Combine(AppContext.BaseDirectory, "machine-cache");
-
     [ModuleInitializer]
     internal static void StartAsTheCliDoes()
     {
