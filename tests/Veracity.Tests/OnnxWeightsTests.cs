@@ -136,7 +136,7 @@ public class OnnxWeightsTests(TinyModel tiny) : IClassFixture<TinyModel>
 
     /// <summary>
     /// A stem fed by fixed filters (here SRM residuals beside the picture) stays float32: quantised, the built-in
-    /// model lost 0.035 AUC on real faces. A picture quantises well, so a stem on the picture alone is quantised.
+    /// model of 2026-12-07 lost 0.035 AUC on real faces. A picture quantises well, so a stem on the picture alone is quantised.
     /// </summary>
     [Fact]
     public void Int8_keeps_a_stem_that_fixed_filters_feed_in_float32_and_quantises_one_on_the_picture()
